@@ -1,0 +1,106 @@
+"""`HRMConfig`: every architecture and ACT field, serialised to config.json.
+
+Defaults are the reference HRM (d 512, 8 heads, 4+4 layers, 2x2 cycles, 16 segments) for
+Sudoku; CPU-trainable models override the sizes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.errors import ModelError
+
+LOSS_TYPES = ("stablemax", "softmax")
+
+
+@dataclass
+class HRMConfig:
+    puzzle_kind: str = "sudoku"
+    vocab_size: int = 11
+    seq_len: int = 81
+    num_puzzle_identifiers: int = 1
+    puzzle_emb_ndim: int = 512
+    hidden_size: int = 512
+    num_heads: int = 8
+    H_layers: int = 4
+    L_layers: int = 4
+    H_cycles: int = 2
+    L_cycles: int = 2
+    expansion: float = 4.0
+    rope_theta: float = 10000.0
+    rms_norm_eps: float = 1e-5
+    halt_max_steps: int = 16
+    halt_exploration_prob: float = 0.1
+    loss_type: str = "stablemax"
+    # Grid geometry for decoding (rows, cols); informational for the UI and puzzles glue.
+    grid_shape: tuple[int, int] = (9, 9)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.grid_shape = tuple(self.grid_shape)  # JSON gives lists
+        problems = []
+        if self.hidden_size % self.num_heads:
+            problems.append(f"hidden_size {self.hidden_size} not divisible by num_heads {self.num_heads}")
+        if (self.hidden_size // max(self.num_heads, 1)) % 2:
+            problems.append("head dimension must be even for RoPE")
+        if self.loss_type not in LOSS_TYPES:
+            problems.append(f"loss_type must be one of {LOSS_TYPES}, not {self.loss_type!r}")
+        for name in ("vocab_size", "seq_len", "num_puzzle_identifiers", "hidden_size", "num_heads",
+                     "H_layers", "L_layers", "H_cycles", "L_cycles", "halt_max_steps"):
+            if int(getattr(self, name)) < 1:
+                problems.append(f"{name} must be >= 1")
+        if self.puzzle_emb_ndim < 0:
+            problems.append("puzzle_emb_ndim must be >= 0")
+        if problems:
+            raise ModelError("invalid model config: " + "; ".join(problems))
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_heads
+
+    @property
+    def puzzle_emb_len(self) -> int:
+        """Number of positions the puzzle embedding occupies in front of the tokens."""
+        return math.ceil(self.puzzle_emb_ndim / self.hidden_size)
+
+    @property
+    def mlp_hidden(self) -> int:
+        """SwiGLU inner width: expansion * d * 2/3 rounded up to a multiple of 256."""
+        inter = round(self.expansion * self.hidden_size * 2 / 3)
+        return -(-inter // 256) * 256
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["grid_shape"] = list(self.grid_shape)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "HRMConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelError(f"unknown config fields: {', '.join(unknown)}")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ModelError(f"invalid model config: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "HRMConfig":
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ModelError(f"missing {path}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ModelError(f"{path} must hold a JSON object")
+        return cls.from_dict(data)

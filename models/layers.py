@@ -1,0 +1,118 @@
+"""Transformer building blocks of the reference HRM: post-norm blocks, RMSNorm without gain,
+rotate-half RoPE, non-causal multi-head attention, SwiGLU, no biases.
+
+Weight layouts follow the reference (fused qkv [q|k|v], gate_up [gate|up], (out, in)
+matrices) so reference checkpoints convert by renaming keys.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+
+from models.config import HRMConfig
+
+
+def trunc_normal(shape: tuple[int, ...], std: float, rng: np.random.Generator,
+                 lower: float = -2.0, upper: float = 2.0) -> mx.array:
+    """Truncated normal whose *actual* std is `std` (JAX convention, as the reference uses).
+
+    Sampled on the host by rejection so initialisation is reproducible on every backend.
+    """
+    if std == 0:
+        return mx.zeros(shape, dtype=mx.float32)
+    sqrt2 = math.sqrt(2.0)
+    z = (math.erf(upper / sqrt2) - math.erf(lower / sqrt2)) / 2
+    c = (2 * math.pi) ** -0.5
+    pdf_u, pdf_l = c * math.exp(-0.5 * upper**2), c * math.exp(-0.5 * lower**2)
+    comp_std = std / math.sqrt(1 - (upper * pdf_u - lower * pdf_l) / z - ((pdf_u - pdf_l) / z) ** 2)
+    n = int(np.prod(shape))
+    out = np.empty(0)
+    while out.size < n:
+        draw = rng.standard_normal(2 * n + 16)
+        out = np.concatenate([out, draw[(draw >= lower) & (draw <= upper)]])
+    return mx.array((out[:n] * comp_std).reshape(shape).astype(np.float32))
+
+
+class Linear(nn.Module):
+    """Bias-free (optionally biased) linear layer with the reference's LeCun truncated-normal init."""
+
+    def __init__(self, in_dims: int, out_dims: int, rng: np.random.Generator, bias: bool = False):
+        super().__init__()
+        self.weight = trunc_normal((out_dims, in_dims), 1.0 / math.sqrt(in_dims), rng)
+        if bias:
+            self.bias = mx.zeros((out_dims,))
+
+    def __call__(self, x: mx.array) -> mx.array:
+        y = x @ self.weight.T
+        return y + self.bias if "bias" in self else y
+
+
+def rms_norm(x: mx.array, eps: float) -> mx.array:
+    """RMSNorm without a learned gain, as in the reference."""
+    return mx.fast.rms_norm(x, None, eps)
+
+
+class Attention(nn.Module):
+    """Non-causal multi-head self-attention with a fused [q|k|v] projection and RoPE."""
+
+    def __init__(self, config: HRMConfig, rng: np.random.Generator):
+        super().__init__()
+        self.num_heads = config.num_heads
+        self.head_dim = config.head_dim
+        self.rope_theta = config.rope_theta
+        d = config.hidden_size
+        self.qkv_proj = Linear(d, 3 * d, rng)
+        self.o_proj = Linear(d, d, rng)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        B, S, _ = x.shape
+        qkv = self.qkv_proj(x).reshape(B, S, 3, self.num_heads, self.head_dim)
+        q, k, v = (qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
+        q = mx.fast.rope(q, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
+        k = mx.fast.rope(k, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
+        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=self.head_dim**-0.5)
+        return self.o_proj(out.transpose(0, 2, 1, 3).reshape(B, S, -1))
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, config: HRMConfig, rng: np.random.Generator):
+        super().__init__()
+        d, inter = config.hidden_size, config.mlp_hidden
+        self.gate_up_proj = Linear(d, 2 * inter, rng)
+        self.down_proj = Linear(inter, d, rng)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        gate, up = mx.split(self.gate_up_proj(x), 2, axis=-1)
+        return self.down_proj(nn.silu(gate) * up)
+
+
+class Block(nn.Module):
+    """Post-norm transformer block: h = rms(h + attn(h)); h = rms(h + mlp(h))."""
+
+    def __init__(self, config: HRMConfig, rng: np.random.Generator):
+        super().__init__()
+        self.eps = config.rms_norm_eps
+        self.self_attn = Attention(config, rng)
+        self.mlp = SwiGLU(config, rng)
+
+    def __call__(self, h: mx.array) -> mx.array:
+        h = rms_norm(h + self.self_attn(h), self.eps)
+        return rms_norm(h + self.mlp(h), self.eps)
+
+
+class ReasoningModule(nn.Module):
+    """A stack of blocks; the injection is added to the state before the first block."""
+
+    def __init__(self, config: HRMConfig, num_layers: int, rng: np.random.Generator):
+        super().__init__()
+        self.layers = [Block(config, rng) for _ in range(num_layers)]
+
+    def __call__(self, h: mx.array, injection: mx.array) -> mx.array:
+        h = h + injection
+        for layer in self.layers:
+            h = layer(h)
+        return h

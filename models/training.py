@@ -1,0 +1,278 @@
+"""The training loop: one optimiser step per ACT segment, persistent carry, checkpoints,
+resume, EMA, evaluation and callbacks for the UI (the CLI's rich progress, tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import mlx.core as mx
+import numpy as np
+from mlx.utils import tree_flatten, tree_map, tree_unflatten
+
+from models.act import Carry, act_train_segment, initial_carry, predict, refill
+from models.checkpoint import RunDir, apply_arrays, model_arrays, numpy_rng_state, restore_numpy_rng
+from models.config import HRMConfig
+from models.errors import ModelError
+from models.hrm import HRM
+from models.losses import IGNORE_LABEL
+from models.optim import AdamATan2, learning_rate, sign_sgd_sparse_update
+
+
+@dataclass
+class TrainConfig:
+    """Optimiser, schedule and bookkeeping. Defaults are the reference's (cfg_pretrain)."""
+
+    batch_size: int = 64
+    total_steps: int = 10000
+    lr: float = 1e-4
+    lr_warmup_steps: int = 2000
+    lr_min_ratio: float = 1.0
+    lr_schedule: str = "constant"  # "constant" (reference) or "cosine"
+    beta1: float = 0.9
+    beta2: float = 0.95
+    weight_decay: float = 0.1
+    puzzle_emb_lr: float = 1e-2
+    puzzle_emb_weight_decay: float = 0.1
+    ema_decay: float = 0.0  # 0 disables the exponential moving average of weights
+    seed: int = 0
+    checkpoint_every: int = 200
+    keep_last: int = 3
+    eval_every: int = 500
+    log_every: int = 10
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class BatchSource(Protocol):
+    """Supplies training batches {"inputs", "labels", "puzzle_identifiers"} as numpy arrays and
+    can save/restore its position so a resumed run sees the same data."""
+
+    def next_batch(self) -> dict[str, np.ndarray]: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def restore(self, state: dict[str, Any]) -> None: ...
+
+
+class NonFiniteLoss(ModelError):
+    """Raised instead of writing poisoned weights when the loss becomes NaN or inf."""
+
+
+def evaluate_exact(model: HRM, batch: dict[str, np.ndarray], max_segments: int | None = None,
+                   stop_at_halt: bool = False) -> dict[str, float]:
+    """Token and exact-sequence accuracy of `predict` on a labelled batch."""
+    tokens, used = predict(model, batch["inputs"], batch.get("puzzle_identifiers"), max_segments, stop_at_halt)
+    labels = batch["labels"]
+    valid = labels != IGNORE_LABEL
+    correct = (tokens == labels) | ~valid
+    return {
+        "token_accuracy": float(((tokens == labels) & valid).sum() / max(valid.sum(), 1)),
+        "exact_accuracy": float(correct.all(axis=1).mean()),
+        "segments": float(used.mean()),
+    }
+
+
+class Trainer:
+    def __init__(self, model_config: HRMConfig, train_config: TrainConfig, source: BatchSource,
+                 run_dir: Path | None = None, eval_batch: dict[str, np.ndarray] | None = None,
+                 on_log: Callable[[dict[str, Any]], None] | None = None):
+        self.model_config = model_config
+        self.cfg = train_config
+        self.source = source
+        self.run = RunDir(run_dir, keep_last=train_config.keep_last) if run_dir else None
+        self.eval_batch = eval_batch
+        self.on_log = on_log
+        self.model = HRM(model_config, seed=train_config.seed)
+        self.optimizer = AdamATan2(learning_rate=0.0, betas=(train_config.beta1, train_config.beta2),
+                                   weight_decay=train_config.weight_decay)
+        self.rng = np.random.default_rng(train_config.seed + 1)
+        self.step = 0
+        self.best_exact = -1.0
+        self.elapsed = 0.0
+        self.ema: dict[str, mx.array] | None = None
+        self.carry: Carry | None = None
+        self._grad_fn = mx.value_and_grad(self._loss, argnums=(0, 1))
+
+    # -- one optimiser step ---------------------------------------------------------------
+    def _loss(self, params, puzzle_rows, carry_arrays, explore_u, explore_steps):
+        self.model.update(params)
+        carry = Carry.from_arrays(carry_arrays)
+        loss, metrics, new_carry = act_train_segment(self.model, carry, puzzle_rows, explore_u, explore_steps)
+        # The reference backpropagates loss / global_batch_size.
+        return loss / carry.inputs.shape[0], metrics, new_carry.arrays()
+
+    def train_step(self) -> dict[str, float]:
+        cfg, model = self.cfg, self.model
+        batch = self.source.next_batch()
+        if self.carry is None:
+            self.carry = initial_carry(model, batch)
+        carry = refill(model, self.carry, batch)
+        B = carry.inputs.shape[0]
+        explore_u = mx.array(self.rng.random(B).astype(np.float32))
+        explore_steps = mx.array(self.rng.integers(2, model.config.halt_max_steps + 1, size=B).astype(np.int32))
+        rows = model.puzzle_rows(carry.puzzle_identifiers)
+        (loss, metrics, new_carry), (grads, row_grads) = self._grad_fn(
+            model.trainable_parameters(), rows, carry.arrays(), explore_u, explore_steps)
+
+        lr = learning_rate(self.step, cfg.lr, cfg.lr_warmup_steps, cfg.total_steps, cfg.lr_min_ratio, cfg.lr_schedule)
+        self.optimizer.learning_rate = lr
+        self.optimizer.update(model, grads)
+        if model.config.puzzle_emb_ndim > 0:
+            p_lr = learning_rate(self.step, cfg.puzzle_emb_lr, cfg.lr_warmup_steps, cfg.total_steps,
+                                 cfg.lr_min_ratio, cfg.lr_schedule)
+            model.puzzle_emb = sign_sgd_sparse_update(
+                model.puzzle_emb, np.array(carry.puzzle_identifiers), row_grads, p_lr, cfg.puzzle_emb_weight_decay)
+        self.carry = Carry.from_arrays(new_carry)
+        if cfg.ema_decay > 0:
+            self._update_ema()
+        mx.eval(loss, metrics, model.parameters(), self.optimizer.state, self.carry.arrays(),
+                *([self.ema] if self.ema is not None else []))
+        self.step += 1
+
+        loss_value = float(loss.item())
+        if not math.isfinite(loss_value):
+            raise NonFiniteLoss(f"loss became {loss_value} at step {self.step}; stopped without saving "
+                                "(the last checkpoint is intact; try a lower --lr)")
+        m = {k: float(v.item()) for k, v in metrics.items()}
+        count = m.pop("count")
+        out = {"step": self.step, "loss": loss_value, "lr": lr, "halted": count}
+        if count > 0:
+            out.update(accuracy=m["accuracy"] / count, exact_accuracy=m["exact_accuracy"] / count,
+                       q_halt_accuracy=m["q_halt_accuracy"] / count, segments=m["steps"] / count)
+        return out
+
+    def _update_ema(self) -> None:
+        d = self.cfg.ema_decay
+        current = model_arrays(self.model)
+        if self.ema is None:
+            self.ema = dict(current)
+        else:
+            self.ema = {k: d * self.ema[k] + (1 - d) * current[k] for k in current}
+
+    def export_model(self) -> HRM:
+        """The model to evaluate and ship: the EMA weights when enabled, else the live ones."""
+        if self.ema is None:
+            return self.model
+        model = HRM(self.model_config)
+        apply_arrays(model, self.ema, "EMA weights")
+        return model
+
+    # -- the loop -------------------------------------------------------------------------
+    def run_steps(self, num_steps: int | None = None, time_limit: float | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> None:
+        """Train until total_steps (or num_steps more, or time_limit seconds), logging,
+        evaluating and checkpointing on the way; saves a checkpoint when stopping."""
+        target = self.cfg.total_steps if num_steps is None else min(self.cfg.total_steps, self.step + num_steps)
+        start = time.monotonic()
+        base_elapsed = self.elapsed
+        window: list[dict[str, float]] = []
+        window_start = time.monotonic()
+        try:
+            while self.step < target:
+                if time_limit is not None and time.monotonic() - start >= time_limit:
+                    break
+                if should_stop is not None and should_stop():
+                    break
+                window.append(self.train_step())
+                self.elapsed = base_elapsed + time.monotonic() - start
+                if self.step % self.cfg.log_every == 0 or self.step == target:
+                    record = self._summarise(window, time.monotonic() - window_start)
+                    window, window_start = [], time.monotonic()
+                    if self.eval_batch is not None and (self.step % self.cfg.eval_every == 0 or self.step == target):
+                        record.update({f"eval_{k}": v for k, v in evaluate_exact(self.export_model(), self.eval_batch).items()})
+                        if self.run and record["eval_exact_accuracy"] > self.best_exact:
+                            self.best_exact = record["eval_exact_accuracy"]
+                            self.save(is_best=True)
+                    self._log(record)
+                if self.run and self.step % self.cfg.checkpoint_every == 0:
+                    self.save()
+        except KeyboardInterrupt:
+            if self.run:
+                self.save()
+            raise
+        if self.run:
+            self.save()
+
+    def _summarise(self, window: list[dict[str, float]], seconds: float) -> dict[str, Any]:
+        record: dict[str, Any] = {"step": self.step, "wall_time": round(self.elapsed, 2)}
+        record["loss"] = float(np.mean([w["loss"] for w in window]))
+        record["lr"] = window[-1]["lr"]
+        halted = sum(w["halted"] for w in window)
+        for key in ("accuracy", "exact_accuracy", "q_halt_accuracy", "segments"):
+            vals = [(w[key], w["halted"]) for w in window if key in w]
+            if vals and halted:
+                record[key] = float(sum(v * n for v, n in vals) / halted)
+        record["puzzles_per_s"] = halted / max(seconds, 1e-9)
+        record["steps_per_s"] = len(window) / max(seconds, 1e-9)
+        return record
+
+    def _log(self, record: dict[str, Any]) -> None:
+        if self.run:
+            self.run.append_log(record)
+        if self.on_log:
+            self.on_log(record)
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def save(self, is_best: bool = False) -> Path | None:
+        if not self.run:
+            return None
+        arrays = {
+            "model": model_arrays(self.model),
+            "optimizer": dict(tree_flatten(self.optimizer.state)),
+        }
+        if self.carry is not None:
+            arrays["carry"] = self.carry.arrays()
+        if self.ema is not None:
+            arrays["ema"] = self.ema
+        state = {
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "best_exact": self.best_exact,
+            "rng": numpy_rng_state(self.rng),
+            "source": self.source.state(),
+            "model_config": self.model_config.to_dict(),
+            "train_config": self.cfg.to_dict(),
+        }
+        return self.run.save(self.step, arrays, state, is_best=is_best)
+
+    def resume(self) -> bool:
+        """Restore the latest checkpoint of the run directory; False when there is none."""
+        if not self.run:
+            return False
+        ckpt = self.run.latest()
+        if ckpt is None:
+            return False
+        groups, state = RunDir.load(ckpt)
+        if state.get("model_config") != self.model_config.to_dict():
+            raise ModelError(f"{self.run.path} was trained with a different model config; "
+                             "use another --run directory or the same options")
+        apply_arrays(self.model, groups["model"], str(ckpt / "model.safetensors"))
+        opt_state = tree_unflatten(list(groups["optimizer"].items()))
+        self.optimizer.init(self.model.trainable_parameters())
+        self.optimizer.state = opt_state
+        self.carry = Carry.from_arrays(groups["carry"]) if "carry" in groups else None
+        self.ema = groups.get("ema")
+        self.step = int(state["step"])
+        self.elapsed = float(state.get("elapsed", 0.0))
+        self.best_exact = float(state.get("best_exact", -1.0))
+        self.rng = restore_numpy_rng(state["rng"])
+        self.source.restore(state["source"])
+        self.run.truncate_log(self.step)
+        mx.eval(self.model.parameters(), self.optimizer.state)
+        return True
+
+
+def describe(trainer: Trainer) -> str:
+    return json.dumps({"model": trainer.model_config.to_dict(), "train": trainer.cfg.to_dict()}, indent=2)
