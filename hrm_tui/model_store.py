@@ -1,0 +1,43 @@
+"""Where weights live and how the CLI and the app load them.
+
+Shipped defaults are `weights/<kind>/` inside the installed package; any other directory
+(for example a run being trained) can be passed instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hrm_tui.errors import UserError
+
+KINDS = ("sudoku", "maze", "arc")
+
+
+def shipped_weights_root() -> Path:
+    import weights
+
+    return Path(weights.__file__).resolve().parent
+
+
+def default_weights_dir(kind: str) -> Path:
+    if kind not in KINDS:
+        raise UserError(f"unknown puzzle kind {kind!r}; choose one of {', '.join(KINDS)}")
+    return shipped_weights_root() / kind
+
+
+def load_model(kind: str, weights_dir: Path | None = None):
+    """Load weights for `kind` (the shipped default when `weights_dir` is None).
+
+    Every problem (missing dir, corrupt file, wrong kind) becomes a one-line UserError.
+    """
+    from models.checkpoint import load_weights
+    from models.errors import ModelError
+
+    directory = Path(weights_dir) if weights_dir is not None else default_weights_dir(kind)
+    if weights_dir is None and not (directory / "model.safetensors").is_file():
+        raise UserError(f"no shipped {kind} weights in {directory}; train some with `hrm train {kind}` "
+                        "or pass --weights DIR")
+    try:
+        return load_weights(directory, expected_kind=kind)
+    except ModelError as exc:
+        raise UserError(str(exc)) from None
