@@ -11,7 +11,8 @@ loaded with RTLD_GLOBAL *before* `import mlx.core` takes over every float32 matm
 - ``mkl``: the PyPI `mkl` wheel's `libmkl_rt.so` exports `cblas_sgemm` itself.
 
 ``HRM_BLAS=off|openblas|mkl|auto`` (default auto: openblas, then mkl) chooses;
-``HRM_BLAS_THREADS`` sets the BLAS thread count (default: every core this process may use).
+``HRM_BLAS_THREADS`` sets the BLAS thread count (default: every core this process may use;
+set it to 1 when other jobs keep the cores busy, see `set_blas_threads`).
 On macOS (Accelerate) and CUDA machines nothing is done. Nothing here raises: whatever
 fails is recorded as the reason in `blas_info()` and MLX keeps its own BLAS.
 """
@@ -67,6 +68,7 @@ class _RouteFailed(Exception):
 _lock = threading.Lock()
 _info: BlasInfo | None = None
 _keep_loaded: list[ctypes.CDLL] = []  # handles must outlive every MLX call
+_threads_lib: ctypes.CDLL | None = None  # the library whose thread count we control
 
 
 def ensure_fast_blas() -> BlasInfo:
@@ -149,7 +151,7 @@ def _load_openblas_shim() -> BlasInfo:
     openblas = _load_global(lib_path)
     shim = _load_global(shim_path)
     _check_exported(shim, "cblas_sgemm")
-    threads = _set_threads(openblas, "scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads")
+    threads = _set_threads(openblas, "OPENBLAS_NUM_THREADS")
     return BlasInfo(
         name=f"scipy-openblas32 {version} via shim",
         active=True,
@@ -247,7 +249,7 @@ def _load_mkl() -> BlasInfo:
     lib_path = _find_mkl()
     mkl = _load_global(lib_path)
     _check_exported(mkl, "cblas_sgemm")
-    threads = _set_threads(mkl, "MKL_Set_Num_Threads", "MKL_Get_Max_Threads")
+    threads = _set_threads(mkl, "MKL_NUM_THREADS")
     version = _version("mkl")
     return BlasInfo(
         name=f"Intel MKL {version}" if version else "Intel MKL",
@@ -299,11 +301,40 @@ def _check_exported(lib: ctypes.CDLL, symbol: str) -> None:
         raise _RouteFailed(f"another library already provides {symbol}")
 
 
-def _set_threads(lib: ctypes.CDLL, setter: str, getter: str) -> int | None:
-    """Use HRM_BLAS_THREADS, else every core this process may run on."""
-    wanted = _thread_count()
+_THREAD_FUNCTIONS = {  # route -> (setter, getter)
+    "openblas": ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+    "mkl": ("MKL_Set_Num_Threads", "MKL_Get_Max_Threads"),
+}
+
+
+def set_blas_threads(count: int) -> int | None:
+    """Change the active BLAS's thread count at run time; returns what it reports.
+
+    With more BLAS threads than idle cores (say, two jobs on a 2-core machine) OpenBLAS
+    can slow down about tenfold; a single thread then is the faster choice.
+    """
+    info = blas_info()
+    if not info.active or _threads_lib is None:
+        return None
+    return _apply_threads(_threads_lib, info.route, max(1, int(count)))
+
+
+def _set_threads(lib: ctypes.CDLL, native_env: str) -> int | None:
+    """HRM_BLAS_THREADS, else the library's own variable, else every usable core."""
+    global _threads_lib
+    _threads_lib = lib
+    route = "mkl" if native_env.startswith("MKL") else "openblas"
+    for variable in ("HRM_BLAS_THREADS", native_env):
+        raw = os.environ.get(variable, "").strip()
+        if raw.isdigit() and int(raw) > 0:
+            return _apply_threads(lib, route, int(raw))
+    return _apply_threads(lib, route, _usable_cores())
+
+
+def _apply_threads(lib: ctypes.CDLL, route: str, count: int) -> int | None:
+    setter, getter = _THREAD_FUNCTIONS[route]
     try:
-        getattr(lib, setter)(ctypes.c_int(wanted))
+        getattr(lib, setter)(ctypes.c_int(count))
         get = getattr(lib, getter)
         get.restype = ctypes.c_int
         return int(get())
@@ -311,10 +342,7 @@ def _set_threads(lib: ctypes.CDLL, setter: str, getter: str) -> int | None:
         return None
 
 
-def _thread_count() -> int:
-    raw = os.environ.get("HRM_BLAS_THREADS", "").strip()
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
+def _usable_cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
