@@ -7,6 +7,7 @@ shows up as an entry with an error instead of a traceback; the command always ex
 from __future__ import annotations
 
 import json
+import os
 import platform
 import struct
 import sys
@@ -44,7 +45,9 @@ def collect(bench: bool = True) -> dict[str, Any]:
     }
     report["blas"] = _blas()  # before anything imports mlx.core
     report["mlx"] = _mlx()
-    report["sgemm_gflops"] = _gflops() if bench else None
+    report["sgemm_gflops"], report["sgemm_gflops_1_thread"] = _gflops(report["blas"]) if bench else (None, None)
+    report["load_average"] = _load_average()
+    report["hints"] = _hints(report)
     report["weights"] = _weights()
     return report
 
@@ -59,8 +62,6 @@ def _version(distribution: str) -> str | None:
 
 
 def _blas() -> dict[str, Any]:
-    import os
-
     try:
         from models.backend import ensure_fast_blas
 
@@ -81,13 +82,48 @@ def _mlx() -> dict[str, Any]:
         return {"default_device": None, "error": f"{type(exc).__name__}: {exc}"}
 
 
-def _gflops() -> float | None:
-    try:
-        from models.backend import measure_sgemm_gflops
+def _gflops(blas: dict[str, Any]) -> tuple[float | None, float | None]:
+    """Measured rate with the configured threads and, if that is several, with one.
 
-        return round(measure_sgemm_gflops(), 1)
+    Multi-threaded BLAS collapses when other processes share the cores; comparing with a
+    single thread turns that into evidence instead of a guess.
+    """
+    try:
+        from models.backend import measure_sgemm_gflops, set_blas_threads
+
+        rate = round(measure_sgemm_gflops(), 1)
+        threads = blas.get("threads") or 1
+        if not blas.get("active") or threads <= 1:
+            return rate, None
+        set_blas_threads(1)
+        try:
+            single = round(measure_sgemm_gflops(), 1)
+        finally:
+            set_blas_threads(threads)
+        return rate, single
     except Exception:  # noqa: BLE001 - the mlx section already says why
+        return None, None
+
+
+def _load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
         return None
+
+
+def _hints(report: dict[str, Any]) -> list[str]:
+    """Advice for the slow cases we know about."""
+    hints = []
+    blas, rate, single = report["blas"], report["sgemm_gflops"], report["sgemm_gflops_1_thread"]
+    if rate is not None and single is not None and single > rate:
+        hints.append(
+            f"one BLAS thread is faster here ({single} vs {rate} GFLOP/s): other processes share "
+            "the cores; set HRM_BLAS_THREADS=1 while they run"
+        )
+    if not blas.get("active") and sys.platform.startswith("linux") and blas.get("HRM_BLAS") != "off":
+        hints.append("matmuls use MLX's reference BLAS (~30x slower); install a C compiler or `pip install mkl`")
+    return hints
 
 
 def weights_root() -> Path | None:
@@ -119,8 +155,9 @@ def describe_weights(directory: Path) -> dict[str, Any]:
     else:
         try:
             loaded = json.loads(config_path.read_text())
-            config = loaded if isinstance(loaded, dict) else {}
-            if not config:
+            if isinstance(loaded, dict):
+                config = loaded
+            else:
                 entry["problems"].append("config.json is not a JSON object")
         except (OSError, ValueError) as exc:
             entry["problems"].append(f"config.json unreadable: {exc}")
@@ -196,7 +233,13 @@ def _print(report: dict[str, Any]) -> None:
         table.add_row("BLAS", f"[yellow]{blas.get('name')}[/] (not accelerated: {blas.get('reason')})")
     gflops = report["sgemm_gflops"]
     table.add_row("sgemm 1024", "not measured" if gflops is None else f"{gflops:.1f} GFLOP/s")
+    if report["sgemm_gflops_1_thread"] is not None:
+        table.add_row("  1 thread", f"{report['sgemm_gflops_1_thread']:.1f} GFLOP/s")
+    if report["load_average"] is not None:
+        table.add_row("Load average", str(report["load_average"]))
     console.print(table)
+    for hint in report["hints"]:
+        console.print(f"[yellow]hint:[/] {hint}")
 
     weights = report["weights"]
     if not weights["models"]:
