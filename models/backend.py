@@ -36,6 +36,7 @@ from pathlib import Path
 ROUTES = ("off", "openblas", "mkl", "auto")
 _SHIM_SOURCE = Path(__file__).with_name("_cblas_shim.c")
 _COMPILE_TIMEOUT_S = 120
+_MLX_CUDA_DISTRIBUTIONS = ("mlx-cuda-12", "mlx-cuda-13", "mlx-cuda")  # what mlx[cuda*] pulls in
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _select() -> BlasInfo:
         return _inactive("macOS: MLX uses Accelerate and Metal", name="Accelerate (MLX)")
     if not sys.platform.startswith("linux"):
         return _inactive(f"no fast-BLAS route for platform {sys.platform}")
-    if _has_distribution("mlx-cuda") or _has_distribution("mlx-cuda-12"):
+    if any(_has_distribution(d) for d in _MLX_CUDA_DISTRIBUTIONS):
         return _inactive("mlx[cuda]: MLX's own GPU path is used", name="MLX CUDA build")
     if "mlx.core" in sys.modules:
         return _inactive("mlx.core was imported before ensure_fast_blas()")
@@ -147,11 +148,15 @@ def _select() -> BlasInfo:
 
 def _load_openblas_shim() -> BlasInfo:
     lib_path, version = _find_scipy_openblas()
-    shim_path = _build_shim(lib_path, version)
     openblas = _load_global(lib_path)
-    shim = _load_global(shim_path)
+    shim_path = _build_shim(lib_path, version)
+    try:
+        shim = _load_global(shim_path)
+    except _RouteFailed:  # a damaged cached copy: build it afresh once
+        shim_path.unlink(missing_ok=True)
+        shim = _load_global(_build_shim(lib_path, version))
     _check_exported(shim, "cblas_sgemm")
-    threads = _set_threads(openblas, "OPENBLAS_NUM_THREADS")
+    threads = _set_threads(openblas, "openblas")
     return BlasInfo(
         name=f"scipy-openblas32 {version} via shim",
         active=True,
@@ -249,7 +254,7 @@ def _load_mkl() -> BlasInfo:
     lib_path = _find_mkl()
     mkl = _load_global(lib_path)
     _check_exported(mkl, "cblas_sgemm")
-    threads = _set_threads(mkl, "MKL_NUM_THREADS")
+    threads = _set_threads(mkl, "mkl")
     version = _version("mkl")
     return BlasInfo(
         name=f"Intel MKL {version}" if version else "Intel MKL",
@@ -301,9 +306,9 @@ def _check_exported(lib: ctypes.CDLL, symbol: str) -> None:
         raise _RouteFailed(f"another library already provides {symbol}")
 
 
-_THREAD_FUNCTIONS = {  # route -> (setter, getter)
-    "openblas": ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
-    "mkl": ("MKL_Set_Num_Threads", "MKL_Get_Max_Threads"),
+_THREAD_CONTROL = {  # route -> (the library's own variable, setter, getter)
+    "openblas": ("OPENBLAS_NUM_THREADS", "scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+    "mkl": ("MKL_NUM_THREADS", "MKL_Set_Num_Threads", "MKL_Get_Max_Threads"),
 }
 
 
@@ -319,12 +324,11 @@ def set_blas_threads(count: int) -> int | None:
     return _apply_threads(_threads_lib, info.route, max(1, int(count)))
 
 
-def _set_threads(lib: ctypes.CDLL, native_env: str) -> int | None:
+def _set_threads(lib: ctypes.CDLL, route: str) -> int | None:
     """HRM_BLAS_THREADS, else the library's own variable, else every usable core."""
     global _threads_lib
     _threads_lib = lib
-    route = "mkl" if native_env.startswith("MKL") else "openblas"
-    for variable in ("HRM_BLAS_THREADS", native_env):
+    for variable in ("HRM_BLAS_THREADS", _THREAD_CONTROL[route][0]):
         raw = os.environ.get(variable, "").strip()
         if raw.isdigit() and int(raw) > 0:
             return _apply_threads(lib, route, int(raw))
@@ -332,7 +336,7 @@ def _set_threads(lib: ctypes.CDLL, native_env: str) -> int | None:
 
 
 def _apply_threads(lib: ctypes.CDLL, route: str, count: int) -> int | None:
-    setter, getter = _THREAD_FUNCTIONS[route]
+    _, setter, getter = _THREAD_CONTROL[route]
     try:
         getattr(lib, setter)(ctypes.c_int(count))
         get = getattr(lib, getter)
