@@ -129,19 +129,31 @@ def test_unknown_choice_is_reported(tmp_path):
     assert "HRM_BLAS='fastest'" in info["reason"]
 
 
-@pytest.mark.skipif(not LINUX, reason="mkl route is Linux-only here")
-def test_mkl_route_reports_when_wheel_is_absent(tmp_path):
+def mkl_installed() -> bool:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        version("mkl")
-        pytest.skip("mkl is installed")
+        return bool(version("mkl"))
     except PackageNotFoundError:
-        pass
+        return False
+
+
+@pytest.mark.skipif(not LINUX or mkl_installed(), reason="needs Linux without the mkl wheel")
+def test_mkl_route_reports_when_wheel_is_absent(tmp_path):
     code = "import json; from models.backend import blas_info; print(json.dumps(blas_info().to_dict()))"
     info = run_python(code, tmp_path, HRM_BLAS="mkl")
     assert not info["active"]
     assert "mkl" in info["reason"]
+
+
+@pytest.mark.skipif(not LINUX or not mkl_installed(), reason="needs Linux and `pip install mkl`")
+def test_mkl_route_loads_and_matmul_matches_numpy(tmp_path):
+    out = run_python(PROBE, tmp_path, HRM_BLAS="mkl")
+    assert out["info"]["active"], out["info"]["reason"]
+    assert out["info"]["route"] == "mkl"
+    assert "libmkl_rt.so" in out["info"]["path"]
+    assert not shim_files(tmp_path)
+    assert_matmuls_right(out["errors"])
 
 
 @needs_shim
