@@ -13,6 +13,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
+from models import fastmath
 from models.config import HRMConfig
 
 
@@ -74,7 +75,12 @@ class Attention(nn.Module):
         q, k, v = (qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
         q = mx.fast.rope(q, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
         k = mx.fast.rope(k, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
-        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=self.head_dim**-0.5)
+        if fastmath.enabled():
+            # Explicit attention so the softmax uses the cheap exp (CPU only, see fastmath).
+            weights = fastmath.softmax((q * self.head_dim**-0.5) @ k.transpose(0, 1, 3, 2))
+            out = weights @ v
+        else:
+            out = mx.fast.scaled_dot_product_attention(q, k, v, scale=self.head_dim**-0.5)
         return self.o_proj(out.transpose(0, 2, 1, 3).reshape(B, S, -1))
 
 
@@ -87,7 +93,7 @@ class SwiGLU(nn.Module):
 
     def __call__(self, x: mx.array) -> mx.array:
         gate, up = mx.split(self.gate_up_proj(x), 2, axis=-1)
-        return self.down_proj(nn.silu(gate) * up)
+        return self.down_proj(fastmath.silu(gate) * up)
 
 
 class Block(nn.Module):

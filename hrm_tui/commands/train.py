@@ -1,0 +1,66 @@
+"""`hrm train KIND`: train or resume an HRM with a live progress display and checkpoints."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+class Kind(str, Enum):
+    sudoku = "sudoku"
+    maze = "maze"
+    arc = "arc"
+
+
+class Loss(str, Enum):
+    stablemax = "stablemax"
+    softmax = "softmax"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+
+
+def train(
+    kind: Kind = typer.Argument(..., help="Puzzle kind to train on."),
+    run: Optional[Path] = typer.Option(None, help="Run directory for log and checkpoints [default: runs/KIND]."),
+    resume: bool = typer.Option(True, help="Continue from the run directory's latest checkpoint if there is one."),
+    steps: int = typer.Option(20000, help="Total optimiser steps (one per ACT segment)."),
+    minutes: Optional[float] = typer.Option(None, help="Stop (with a checkpoint) after this many minutes."),
+    batch_size: int = typer.Option(64, help="Puzzles per batch."),
+    lr: float = typer.Option(1e-4, help="Peak learning rate (AdamATan2)."),
+    warmup: int = typer.Option(2000, help="Linear warmup steps."),
+    schedule: str = typer.Option("constant", help="After warmup: constant (reference) or cosine."),
+    min_lr_ratio: float = typer.Option(1.0, help="Cosine floor as a fraction of --lr."),
+    weight_decay: float = typer.Option(0.1),
+    puzzle_emb_lr: float = typer.Option(1e-2, help="SignSGD learning rate of the puzzle embedding."),
+    ema: float = typer.Option(0.0, help="EMA decay of weights used for eval/export (0 = off)."),
+    hidden_size: int = typer.Option(128),
+    heads: int = typer.Option(4),
+    h_layers: int = typer.Option(2),
+    l_layers: int = typer.Option(2),
+    h_cycles: int = typer.Option(2),
+    l_cycles: int = typer.Option(2),
+    expansion: float = typer.Option(4.0),
+    max_segments: int = typer.Option(8, help="ACT halt_max_steps."),
+    explore: float = typer.Option(0.1, help="ACT halt exploration probability."),
+    loss: Loss = typer.Option(Loss.stablemax, help="Token loss."),
+    givens_min: int = typer.Option(30, help="Sudoku: fewest givens in training puzzles."),
+    givens_max: int = typer.Option(45, help="Sudoku: most givens in training puzzles."),
+    curriculum: int = typer.Option(0, help="Sudoku: steps to move from 60-75 givens to the final range (0 = off)."),
+    maze_size: int = typer.Option(15, help="Maze: side length of generated training mazes."),
+    seed: int = typer.Option(0),
+    checkpoint_every: int = typer.Option(200),
+    eval_every: int = typer.Option(500),
+    eval_size: int = typer.Option(64, help="Held-out puzzles evaluated every --eval-every steps."),
+    export: Optional[Path] = typer.Option(None, help="Write a weights directory (config, safetensors, card) at the end."),
+    plot: bool = typer.Option(False, help="Show the loss/accuracy curves in the terminal at the end."),
+) -> None:
+    """Train (or resume) an HRM; checkpoints are atomic and the run resumes where it stopped."""
+    from hrm_tui.training_run import TrainOptions, run_training
+
+    options = TrainOptions(**{k: v for k, v in locals().items() if k in TrainOptions.__dataclass_fields__})
+    run_training(options)

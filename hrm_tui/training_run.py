@@ -1,0 +1,227 @@
+"""Glue behind `hrm train`: options -> configs, data source, progress display, export."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from hrm_tui.errors import UserError
+
+
+@dataclass
+class TrainOptions:
+    kind: Any
+    run: Optional[Path]
+    resume: bool
+    steps: int
+    minutes: Optional[float]
+    batch_size: int
+    lr: float
+    warmup: int
+    schedule: str
+    min_lr_ratio: float
+    weight_decay: float
+    puzzle_emb_lr: float
+    ema: float
+    hidden_size: int
+    heads: int
+    h_layers: int
+    l_layers: int
+    h_cycles: int
+    l_cycles: int
+    expansion: float
+    max_segments: int
+    explore: float
+    loss: Any
+    givens_min: int
+    givens_max: int
+    curriculum: int
+    maze_size: int
+    seed: int
+    checkpoint_every: int
+    eval_every: int
+    eval_size: int
+    export: Optional[Path]
+    plot: bool
+
+    @property
+    def kind_name(self) -> str:
+        return getattr(self.kind, "value", self.kind)
+
+
+def _validate(o: TrainOptions) -> None:
+    checks = [
+        (o.steps > 0, "--steps must be positive"),
+        (o.batch_size > 0, "--batch-size must be positive"),
+        (o.lr > 0, "--lr must be positive"),
+        (o.warmup >= 0, "--warmup must be >= 0"),
+        (o.schedule in ("constant", "cosine"), "--schedule must be constant or cosine"),
+        (0 <= o.ema < 1, "--ema must be in [0, 1)"),
+        (o.max_segments >= 1, "--max-segments must be >= 1"),
+        (0 <= o.explore <= 1, "--explore must be in [0, 1]"),
+        (0 <= o.givens_min <= o.givens_max <= 81, "need 0 <= --givens-min <= --givens-max <= 81"),
+        (o.checkpoint_every > 0 and o.eval_every > 0, "--checkpoint-every and --eval-every must be positive"),
+        (o.minutes is None or o.minutes > 0, "--minutes must be positive"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise UserError(message)
+
+
+def model_config(o: TrainOptions):
+    from models.config import HRMConfig
+
+    vocab_size, seq_len, grid_shape = _kind_geometry(o.kind_name)
+    return HRMConfig(
+        puzzle_kind=o.kind_name, vocab_size=vocab_size, seq_len=seq_len,
+        num_puzzle_identifiers=1, puzzle_emb_ndim=o.hidden_size, hidden_size=o.hidden_size,
+        num_heads=o.heads, H_layers=o.h_layers, L_layers=o.l_layers, H_cycles=o.h_cycles,
+        L_cycles=o.l_cycles, expansion=o.expansion, halt_max_steps=o.max_segments,
+        halt_exploration_prob=o.explore, loss_type=getattr(o.loss, "value", o.loss),
+        grid_shape=grid_shape,
+    )
+
+
+def _kind_geometry(kind: str) -> tuple[int, int, tuple[int, int]]:
+    """(vocab size, sequence length, grid shape) of a puzzle kind's token encoding."""
+    if kind == "sudoku":
+        from puzzles import sudoku
+
+        return sudoku.VOCAB_SIZE, sudoku.SEQ_LEN, (9, 9)
+    raise UserError(f"`hrm train {kind}` is not available yet")
+
+
+def train_config(o: TrainOptions):
+    from models.training import TrainConfig
+
+    return TrainConfig(
+        batch_size=o.batch_size, total_steps=o.steps, lr=o.lr, lr_warmup_steps=o.warmup,
+        lr_min_ratio=o.min_lr_ratio, lr_schedule=o.schedule, weight_decay=o.weight_decay,
+        puzzle_emb_lr=o.puzzle_emb_lr, puzzle_emb_weight_decay=o.weight_decay, ema_decay=o.ema,
+        seed=o.seed, checkpoint_every=o.checkpoint_every, eval_every=o.eval_every,
+    )
+
+
+def data_sources(o: TrainOptions):
+    """(training source, held-out evaluation batch) for the kind."""
+    import numpy as np
+
+    from hrm_tui import data_sources as ds
+
+    if o.kind_name == "sudoku":
+        schedule = ds.GivensSchedule(o.givens_min, o.givens_max, steps=o.curriculum)
+        source = ds.SudokuSource(o.batch_size, schedule, o.seed)
+        evaluation = ds.SudokuSource(o.eval_size, ds.GivensSchedule(o.givens_min, o.givens_max),
+                                     o.seed, stream=ds.EVAL_STREAM).next_batch()
+        return source, evaluation
+    if o.kind_name == "maze":
+        source = ds.MazeSource(o.batch_size, o.maze_size, o.seed)
+        evaluation = ds.MazeSource(o.eval_size, o.maze_size, o.seed, stream=ds.EVAL_STREAM).next_batch()
+        return source, evaluation
+    raise UserError(f"`hrm train {o.kind_name}` is not available yet")
+
+
+def run_training(o: TrainOptions) -> None:
+    _validate(o)
+    from models.errors import ModelError
+    from models.training import Trainer
+
+    run_dir = o.run or Path("runs") / o.kind_name
+    mcfg, tcfg = model_config(o), train_config(o)
+    source, evaluation = data_sources(o)
+    display = ProgressDisplay(tcfg.total_steps)
+    trainer = Trainer(mcfg, tcfg, source, run_dir=run_dir, eval_batch=evaluation, on_log=display.update)
+    try:
+        trainer.run.create()
+        if o.resume and trainer.resume():
+            display.note(f"resumed {run_dir} at step {trainer.step}")
+        elif trainer.run.latest() is not None:
+            raise UserError(f"{run_dir} already has checkpoints; pass --resume or choose another --run")
+        (run_dir / "options.json").write_text(json.dumps(_jsonable(dataclasses.asdict(o)), indent=2) + "\n")
+        with display:
+            display.start(trainer.step)
+            trainer.run_steps(time_limit=o.minutes * 60 if o.minutes else None)
+    except KeyboardInterrupt:
+        display.note(f"interrupted at step {trainer.step}; checkpoint saved in {run_dir}")
+        raise SystemExit(130)
+    except ModelError as exc:
+        raise UserError(str(exc)) from None
+    display.note(f"step {trainer.step}/{tcfg.total_steps}, {trainer.elapsed / 60:.1f} min; checkpoints in {run_dir}")
+    if o.export:
+        from hrm_tui.cards import export_run
+
+        export_run(trainer, run_dir, o.export, _jsonable(dataclasses.asdict(o)))
+        display.note(f"exported weights to {o.export}")
+    if o.plot:
+        from hrm_tui.curves import plot_terminal
+
+        plot_terminal(trainer.run.read_log())
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return getattr(value, "value", value)
+
+
+class ProgressDisplay:
+    """Rich progress bar on a terminal; one plain line per log record otherwise (background runs)."""
+
+    def __init__(self, total: int):
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.total = total
+        self.interactive = self.console.is_terminal
+        self.progress = None
+        self.task = None
+
+    def __enter__(self):
+        if self.interactive:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+                                     TimeRemainingColumn(), TextColumn("{task.description}"),
+                                     console=self.console)
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.__exit__(*exc)
+        return False
+
+    def start(self, step: int) -> None:
+        if self.progress:
+            self.task = self.progress.add_task("", total=self.total, completed=step)
+
+    def note(self, text: str) -> None:
+        self.console.print(text)
+
+    def update(self, record: dict[str, Any]) -> None:
+        parts = [f"loss {record['loss']:.3f}"]
+        if "accuracy" in record:
+            parts.append(f"acc {record['accuracy']:.3f} exact {record.get('exact_accuracy', 0):.3f} "
+                         f"seg {record.get('segments', 0):.1f}")
+        if "eval_exact_accuracy" in record:
+            parts.append(f"eval exact {record['eval_exact_accuracy']:.3f} tok {record['eval_token_accuracy']:.3f}")
+        parts.append(f"{record['puzzles_per_s']:.1f} puzzles/s")
+        text = "  ".join(parts)
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, completed=record["step"], description=text)
+        else:
+            self.console.print(f"{time.strftime('%H:%M:%S')} step {record['step']}/{self.total}  {text}",
+                               highlight=False)
+
+
+def machine_summary() -> str:
+    import os
+
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}"
