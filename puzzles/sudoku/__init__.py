@@ -24,7 +24,7 @@ from puzzles.sudoku.board import (
     solved_mask,
     validate,
 )
-from puzzles.sudoku.generate import LEVELS, generate, generate_level, make_batch, random_solution
+from puzzles.sudoku.generate import LEVELS, generate, generate_level, level_givens, make_batch, random_solution
 from puzzles.sudoku.solver import Difficulty, count_solutions, rate, solve
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "format_line",
     "generate",
     "generate_level",
+    "level_givens",
     "make_batch",
     "parse",
     "parse_line",

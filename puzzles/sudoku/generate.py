@@ -96,11 +96,16 @@ def generate(
     return np.array(puzzle, np.uint8), np.array(solution, np.uint8)
 
 
-def generate_level(rng: np.random.Generator, level: str) -> tuple[np.ndarray, np.ndarray]:
-    """A unique puzzle with a number of givens drawn from the level's range (see LEVELS)."""
+def level_givens(level: str) -> tuple[int, int]:
+    """The inclusive range of givens of a level, or PuzzleError for an unknown level."""
     if level not in LEVELS:
         raise PuzzleError(f"unknown level {level!r}; choose from {', '.join(LEVELS)}")
-    low, high = LEVELS[level]
+    return LEVELS[level]
+
+
+def generate_level(rng: np.random.Generator, level: str) -> tuple[np.ndarray, np.ndarray]:
+    """A unique puzzle with a number of givens drawn from the level's range (see LEVELS)."""
+    low, high = level_givens(level)
     target = int(rng.integers(low, high + 1))
     swaps = EXTREME_SWAPS if level == "extreme" else 0
     while True:
