@@ -45,6 +45,7 @@ class TrainOptions:
     seed: int
     checkpoint_every: int
     eval_every: int
+    log_every: int
     eval_size: int
     export: Optional[Path]
     plot: bool
@@ -65,7 +66,8 @@ def _validate(o: TrainOptions) -> None:
         (o.max_segments >= 1, "--max-segments must be >= 1"),
         (0 <= o.explore <= 1, "--explore must be in [0, 1]"),
         (0 <= o.givens_min <= o.givens_max <= 81, "need 0 <= --givens-min <= --givens-max <= 81"),
-        (o.checkpoint_every > 0 and o.eval_every > 0, "--checkpoint-every and --eval-every must be positive"),
+        (min(o.checkpoint_every, o.eval_every, o.log_every) > 0,
+         "--checkpoint-every, --eval-every and --log-every must be positive"),
         (o.minutes is None or o.minutes > 0, "--minutes must be positive"),
     ]
     for ok, message in checks:
@@ -104,6 +106,7 @@ def train_config(o: TrainOptions):
         lr_min_ratio=o.min_lr_ratio, lr_schedule=o.schedule, weight_decay=o.weight_decay,
         puzzle_emb_lr=o.puzzle_emb_lr, puzzle_emb_weight_decay=o.weight_decay, ema_decay=o.ema,
         seed=o.seed, checkpoint_every=o.checkpoint_every, eval_every=o.eval_every,
+        log_every=o.log_every,
     )
 
 

@@ -55,6 +55,7 @@ def train(
     seed: int = typer.Option(0),
     checkpoint_every: int = typer.Option(200),
     eval_every: int = typer.Option(500),
+    log_every: int = typer.Option(10, help="Steps per log line (JSON lines in RUN/log.jsonl)."),
     eval_size: int = typer.Option(64, help="Held-out puzzles evaluated every --eval-every steps."),
     export: Optional[Path] = typer.Option(None, help="Write a weights directory (config, safetensors, card) at the end."),
     plot: bool = typer.Option(False, help="Show the loss/accuracy curves in the terminal at the end."),
