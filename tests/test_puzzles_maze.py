@@ -1,0 +1,189 @@
+"""Mazes: format, tokens, BFS, the optimal-path verifier, generator and symmetries."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from puzzles import dihedral, maze
+from puzzles.errors import PuzzleError
+
+FAST = settings(max_examples=20, deadline=None)
+seeds = st.integers(0, 2**32 - 1)
+
+MAZE = "\n".join([
+    "#######",
+    "#S    #",
+    "# ### #",
+    "#   # #",
+    "### # #",
+    "#    G#",
+    "#######",
+])
+# Two shortest paths exist (8 steps); this one goes down the left then along the bottom.
+SOLVED = "\n".join([
+    "#######",
+    "#S    #",
+    "#o### #",
+    "#ooo# #",
+    "###o# #",
+    "#  ooG#",
+    "#######",
+])
+
+
+def test_parse_format_round_trip():
+    grid = maze.parse(MAZE + "\n")
+    assert grid.shape == (7, 7) and grid.dtype == np.uint8
+    assert maze.format_maze(grid) == MAZE
+    assert maze.format_maze(maze.parse(SOLVED)) == SOLVED
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty maze"),
+        (MAZE.replace("G", "x"), "unknown character 'x' at r6c6"),
+        (MAZE.replace("#S    #", "#S   #"), "row 2 has 6 cells, expected 7"),
+        (MAZE.replace("S", " "), r"no S \(start\) cell"),
+        (MAZE.replace("G", "S"), r"2 S \(start\) cells, expected one \(r2c2, r6c6\)"),
+        (MAZE.replace("### # #", "### ###").replace("#    G#", "#   #G#"), "no path from S to G"),
+    ],
+)
+def test_parse_errors_name_the_problem(text, message):
+    with pytest.raises(PuzzleError, match=message):
+        maze.parse(text)
+
+
+def test_shortest_length_and_solve():
+    grid = maze.parse(MAZE)
+    assert maze.shortest_length(grid) == 8
+    solution = maze.solve(grid)
+    assert maze.check_solution(grid, solution).ok
+    assert np.count_nonzero(solution == 5) == 7
+
+
+@pytest.mark.parametrize(
+    ("candidate", "message"),
+    [
+        (SOLVED, "solved"),
+        (MAZE, "path stops at r2c2 before reaching G"),
+        (SOLVED.replace("#  ooG#", "#o ooG#"), "1 marked cells are off the S-G path"),
+        (SOLVED.replace("#ooo# #", "#ooo#o#"), "1 marked cells are off the S-G path"),
+        (SOLVED.replace("#S    #", "#So   #"), "path branches at r2c2"),
+        (SOLVED.replace("#######\n#S", "##o####\n#S", 1), "cell r1c3 changes the maze"),
+        (SOLVED.replace("#  ooG#", "#  o G#"), "path stops at r6c4 before reaching G"),
+    ],
+)
+def test_check_solution_messages(candidate, message):
+    verdict = maze.check_solution(maze.parse(MAZE), maze.parse(candidate))
+    assert verdict.message == message
+    assert verdict.ok == (message == "solved")
+
+
+def test_check_solution_rejects_a_longer_path():
+    text = "\n".join(["#####", "#S G#", "# # #", "#   #", "#####"])
+    detour = "\n".join(["#####", "#S G#", "#o#o#", "#ooo#", "#####"])
+    verdict = maze.check_solution(maze.parse(text), maze.parse(detour))
+    assert verdict.message == "path takes 6 steps, shortest is 2"
+
+
+def test_check_solution_rejects_wrong_shape():
+    grid = maze.parse(MAZE)
+    assert "prediction is 6x7" in maze.check_solution(grid, grid[:6]).message
+
+
+def test_read_file_separates_mazes_by_blank_lines(tmp_path):
+    path = tmp_path / "mazes.txt"
+    path.write_text(f"{MAZE}\n\n{SOLVED}\n\n\n")
+    assert [g.shape for g in maze.read_file(path)] == [(7, 7), (7, 7)]
+    path.write_text(f"{MAZE}\n\n{MAZE.replace('G', ' ')}\n")
+    with pytest.raises(PuzzleError, match=r"maze 2 \(line 9\): no G"):
+        maze.read_file(path)
+
+
+@FAST
+@given(st.binary(max_size=200))
+def test_parse_fuzz_raises_only_puzzle_error(data):
+    try:
+        maze.parse(data.decode("latin-1"))
+    except PuzzleError:
+        pass
+
+
+@FAST
+@given(st.integers(0, len(MAZE) - 1), st.sampled_from("#SGo x\n\t"))
+def test_parse_near_miss_raises_only_puzzle_error(position, char):
+    try:
+        maze.parse(MAZE[:position] + char + MAZE[position + 1 :])
+    except PuzzleError:
+        pass
+
+
+@FAST
+@given(seeds, st.integers(5, 30), st.integers(5, 30))
+def test_encode_decode_round_trip(seed, height, width):
+    grid, solution = maze.generate(np.random.default_rng(seed), height, width)
+    for board in (grid, solution):
+        tokens = maze.encode(board)
+        assert tokens.shape == (maze.SEQ_LEN,) and tokens.dtype == np.int32
+        assert (maze.decode(tokens) == board).all()
+        assert (maze.decode(tokens, board.shape) == board).all()
+
+
+def test_encode_rejects_oversized_mazes():
+    with pytest.raises(PuzzleError, match="exceeds the 30x30 canvas"):
+        maze.encode(np.ones((31, 5), np.uint8))
+
+
+def test_decode_marks_out_of_vocabulary_as_pad():
+    tokens = maze.encode(maze.parse(MAZE))
+    tokens[0] = 9
+    assert maze.decode(tokens, (7, 7))[0, 0] == 0
+    assert maze.format_maze(maze.decode(tokens, (7, 7))).startswith("?")
+
+
+@FAST
+@given(seeds, st.integers(0, 7))
+def test_dihedral_views_invert_and_stay_solved(seed, k):
+    grid, solution = maze.generate(np.random.default_rng(seed), 9, 13)
+    viewed, viewed_solution = maze.view(grid, k), maze.view(solution, k)
+    assert maze.check_solution(viewed, viewed_solution).ok
+    assert (maze.invert_view(viewed, k) == grid).all()
+    assert (dihedral.invert(dihedral.transform(solution, k), k) == solution).all()
+
+
+@FAST
+@given(seeds)
+def test_generated_path_is_optimal_and_unique(seed):
+    grid, solution = maze.generate(np.random.default_rng(seed), 15, 15, min_path=20)
+    assert maze.check_solution(grid, solution).ok
+    assert np.count_nonzero(solution == 5) + 1 == maze.shortest_length(grid) >= 20
+    assert (maze.solve(grid) == solution).all()  # any tie-break finds the same path
+
+
+def test_hard_setting_has_long_paths_and_loops():
+    grid, solution = maze.generate_spec(np.random.default_rng(1), maze.SETTINGS["hard"])
+    assert grid.shape == (30, 30)
+    assert maze.shortest_length(grid) >= 110
+    assert maze.check_solution(grid, solution).ok
+    open_cells = int(np.count_nonzero(grid != 1))
+    edges = int(np.count_nonzero((grid[1:] != 1) & (grid[:-1] != 1)) + np.count_nonzero((grid[:, 1:] != 1) & (grid[:, :-1] != 1)))
+    assert edges > open_cells - 1  # more edges than a tree: the maze has loops
+
+
+def test_generate_rejects_bad_settings():
+    with pytest.raises(PuzzleError, match="at least 5x5"):
+        maze.generate(np.random.default_rng(0), 3, 9)
+    with pytest.raises(PuzzleError, match="reached a path"):
+        maze.generate(np.random.default_rng(0), 5, 5, min_path=500)
+
+
+def test_make_batch_pads_and_ignores():
+    inputs, labels = maze.make_batch(np.random.default_rng(0), 3, 12)
+    assert inputs.shape == labels.shape == (3, 900) and inputs.dtype == labels.dtype == np.int32
+    assert ((inputs == 0) == (labels == -100)).all()
+    for x, y in zip(inputs, labels):
+        grid = maze.decode(x)
+        assert grid.shape == (12, 12)
+        assert maze.check_solution(grid, maze.decode(np.where(y < 0, 0, y), grid.shape)).ok
