@@ -174,6 +174,8 @@ class Trainer:
                   should_stop: Callable[[], bool] | None = None) -> None:
         """Train until total_steps (or num_steps more, or time_limit seconds), logging,
         evaluating and checkpointing on the way; saves a checkpoint when stopping."""
+        if self.run:
+            self.run.create()
         target = self.cfg.total_steps if num_steps is None else min(self.cfg.total_steps, self.step + num_steps)
         start = time.monotonic()
         base_elapsed = self.elapsed
