@@ -60,8 +60,10 @@ def build_sudoku(
     force: bool = FORCE,
 ) -> None:
     """Unique-solution Sudoku puzzles of one difficulty level."""
+    from puzzles import sudoku
     from puzzles.datasets import build_sudoku as build
 
+    sudoku.level_givens(level)  # fail before the progress bar appears
     out = out or _default_out("sudoku", level, seed)
     _run_build(f"sudoku {level}", lambda progress: build(out, level, train, test, augment, seed, force, progress))
 
