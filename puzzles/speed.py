@@ -74,15 +74,17 @@ def _maze(rng: np.random.Generator, budget: float) -> Iterator[Measurement]:
 
 def _arc(rng: np.random.Generator, budget: float) -> Iterator[Measurement]:
     for name in arc.COLLECTIONS:
-        yield _timed(f"arc load {name} (collections/s)", lambda: arc.load_collection(name), budget)
+        tasks = sum(len(split) for split in arc.load_collection(name))
+        yield _timed(f"arc load+validate {name} tasks", lambda: arc.load_collection(name), budget, tasks)
     training, _ = arc.load_collection("arc1")
     grids = [pair.output for task in training for pair in task.train]
     next_grid = _cycle(grids)
 
     def round_trip() -> None:
-        transform, grid = arc.random_transform(rng), next_grid()
-        offset = arc.random_offset(rng, [grid])
-        arc.map_back(arc.encode_grid(transform.apply(grid), offset), transform, offset)
+        transform = arc.random_transform(rng)
+        view = transform.apply(next_grid())
+        offset = arc.random_offset(rng, [view])
+        arc.map_back(arc.encode_grid(view, offset), transform, offset)
 
     yield _timed("arc augment+encode+decode+invert grid", round_trip, budget)
 
