@@ -132,3 +132,11 @@ def test_cli_build_info_and_errors(tmp_path):
     assert result.exit_code == 0 and "MB on disk" in result.output
     result = runner.invoke(app, ["data", "build", "sudoku", "--level", "nope", "--out", str(tmp_path / "x")])
     assert isinstance(result.exception, PuzzleError) and "unknown level" in str(result.exception)
+
+
+def test_speed_measurements_run():
+    from puzzles.speed import measure
+
+    rows = list(measure(["maze"], budget=0.001))
+    assert [m.what.split()[1] for m in rows][:2] == ["generate", "check_solution"]
+    assert all(m.items >= 1 and m.per_second > 0 for m in rows)

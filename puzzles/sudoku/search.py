@@ -146,6 +146,8 @@ def propagate(state: _State, empties: list[int], hidden: bool = True) -> list[in
 
 
 def _search(state, empties, limit, found, stats, rng):
+    """Depth-first: singles first, then branch on the cell with fewest candidates,
+    appending solutions to `found` until it holds `limit`."""
     empties = propagate(state, empties)
     if empties is None:
         return
