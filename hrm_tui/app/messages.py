@@ -1,0 +1,31 @@
+"""Messages the solver worker posts to its screen (from a thread; payloads are numpy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+
+@dataclass
+class SegmentTraced(Message):
+    """One ACT segment of solve `solve_id` is ready (a `models.act.SegmentRecord`)."""
+
+    solve_id: int
+    record: object
+
+
+@dataclass
+class SolveFinished(Message):
+    """Solve `solve_id` traced its last segment (ACT halted, or max segments reached)."""
+
+    solve_id: int
+    seconds: float
+
+
+@dataclass
+class SolveFailed(Message):
+    """Solve `solve_id` raised; `error` is one line for a notification."""
+
+    solve_id: int
+    error: str

@@ -1,0 +1,246 @@
+"""Small modal dialogs; each dismisses with the user's choice, or None when cancelled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DirectoryTree, Input, Label, Markdown, OptionList, TextArea
+from textual.widgets.option_list import Option
+
+DIALOG_CSS = """
+{name} {
+    align: center middle;
+}
+{name} > Vertical {
+    width: 76;
+    max-width: 100%;
+    height: auto;
+    max-height: 100%;
+    border: round $accent;
+    background: $surface;
+    padding: 0 1;
+}
+{name} .dialog-title {
+    text-style: bold;
+    width: 1fr;
+    margin-bottom: 1;
+}
+{name} .dialog-hint {
+    color: $foreground 60%;
+}
+{name} .dialog-buttons {
+    height: auto;
+    align-horizontal: right;
+}
+{name} .dialog-buttons Button {
+    margin-left: 1;
+    min-width: 10;
+}
+"""
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Pick one option; with `filterable`, typing narrows a long list (e.g. ARC task ids)."""
+
+    DEFAULT_CSS = DIALOG_CSS.replace("{name}", "ChoiceScreen") + """
+    ChoiceScreen OptionList { height: auto; max-height: 16; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str, options: Iterable[tuple[str, str]], *, hint: str = "",
+                 filterable: bool = False) -> None:
+        super().__init__()
+        self.title_text = title
+        self.options = list(options)
+        self.hint = hint
+        self.filterable = filterable
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="dialog-title")
+            if self.hint:
+                yield Label(self.hint, classes="dialog-hint")
+            if self.filterable:
+                yield Input(placeholder="type to filter", id="filter")
+            yield OptionList(*[Option(label, id=value) for value, label in self.options])
+
+    def on_mount(self) -> None:
+        self.query_one(Input if self.filterable else OptionList).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        needle = event.value.strip().lower()
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options([Option(label, id=value) for value, label in self.options
+                             if needle in label.lower() or needle in value.lower()])
+        options.highlighted = 0 if options.option_count else None
+
+    @on(Input.Submitted, "#filter")
+    def _take_first(self) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            options.action_select()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class TextScreen(ModalScreen[str | None]):
+    """Paste or type text (a puzzle line, a maze, a task JSON); Ctrl+S or Load accepts."""
+
+    DEFAULT_CSS = DIALOG_CSS.replace("{name}", "TextScreen") + """
+    TextScreen TextArea { height: 14; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "accept", "Load")]
+
+    def __init__(self, title: str, hint: str = "", text: str = "") -> None:
+        super().__init__()
+        self.title_text, self.hint, self.text = title, hint, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="dialog-title")
+            if self.hint:
+                yield Label(self.hint, classes="dialog-hint")
+            yield TextArea(self.text, soft_wrap=True, show_line_numbers=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Load ^s", id="accept", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def action_accept(self) -> None:
+        self.dismiss(self.query_one(TextArea).text)
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        if event.button.id == "accept":
+            self.action_accept()
+        else:
+            self.dismiss(None)
+
+
+class PathScreen(ModalScreen[Path | None]):
+    """Choose a file (or a directory, with `directories`) by typing a path or browsing.
+
+    `default_label` adds a button that dismisses with an empty Path: "use the default".
+    """
+
+    DEFAULT_CSS = DIALOG_CSS.replace("{name}", "PathScreen") + """
+    PathScreen DirectoryTree { height: 14; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str, start: Path, *, directories: bool = False, hint: str = "",
+                 default_label: str | None = None) -> None:
+        super().__init__()
+        self.title_text, self.start, self.directories = title, start, directories
+        self.hint, self.default_label = hint, default_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="dialog-title")
+            if self.hint:
+                yield Label(self.hint, classes="dialog-hint")
+            yield Input(value=f"{self.start}/", placeholder="path", id="path")
+            yield DirectoryTree(self.start)
+            with Horizontal(classes="dialog-buttons"):
+                if self.default_label:
+                    yield Button(self.default_label, id="default")
+                yield Button("Cancel", id="cancel")
+                yield Button("Open", id="accept", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(DirectoryTree.FileSelected)
+    def _file(self, event: DirectoryTree.FileSelected) -> None:
+        self.query_one(Input).value = str(event.path)
+        if not self.directories:
+            self.dismiss(event.path)
+
+    @on(DirectoryTree.DirectorySelected)
+    def _directory(self, event: DirectoryTree.DirectorySelected) -> None:
+        self.query_one(Input).value = str(event.path)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self._accept()
+
+    def _accept(self) -> None:
+        value = self.query_one(Input).value.strip()
+        if not value:
+            return
+        path = Path(value).expanduser()
+        if self.directories and not path.is_dir():
+            self.notify(f"{path} is not a directory", severity="error")
+        elif not self.directories and not path.is_file():
+            self.notify(f"{path} is not a file", severity="error")
+        else:
+            self.dismiss(path)
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        if event.button.id == "accept":
+            self._accept()
+        elif event.button.id == "default":
+            self.dismiss(Path())
+        else:
+            self.dismiss(None)
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of input, e.g. the file name for a recording."""
+
+    DEFAULT_CSS = DIALOG_CSS.replace("{name}", "PromptScreen")
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str, value: str = "", hint: str = "") -> None:
+        super().__init__()
+        self.title_text, self.value, self.hint = title, value, hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="dialog-title")
+            if self.hint:
+                yield Label(self.hint, classes="dialog-hint")
+            yield Input(value=self.value)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+
+class MarkdownScreen(ModalScreen[None]):
+    """Read-only text: the help screen and the model card."""
+
+    DEFAULT_CSS = DIALOG_CSS.replace("{name}", "MarkdownScreen") + """
+    MarkdownScreen > Vertical { width: 100; height: 90%; }
+    MarkdownScreen VerticalScroll { height: 1fr; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss(None)", "Close")]
+
+    def __init__(self, title: str, markdown: str) -> None:
+        super().__init__()
+        self.title_text, self.markdown = title, markdown
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"{self.title_text}   [dim](Esc closes)[/]", classes="dialog-title")
+            with VerticalScroll():
+                yield Markdown(self.markdown)
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()

@@ -1,0 +1,97 @@
+"""The maze screen: draw with keys or the mouse, generate at a size, open maze files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hrm_tui.app.kinds import MazePuzzle
+from hrm_tui.app.screens.dialogs import ChoiceScreen
+from hrm_tui.app.screens.puzzle import PuzzleScreen
+from hrm_tui.app.widgets.editors import MazeEditor
+
+EDIT_KEYS = """\
+Arrows or **h j k l** move; **x** toggles a wall, **#** sets one, **.**, **Delete** or
+**Backspace** open a cell; **s** and **g** put the start and the goal under the cursor. With the
+mouse, drag to draw walls (starting on a wall erases) and drag **S** or **G** to move them.
+**n** generates a maze or gives a blank field to draw on; **u** or **ctrl+z** undoes."""
+
+BLANK_SIZES = (11, 20, 30)
+FIRST_MAZE_SEED = 0
+
+
+def first_maze() -> MazePuzzle:
+    """The maze on screen at start: small, and the same every time."""
+    from puzzles import maze
+
+    grid, solution = maze.generate_spec(np.random.default_rng(FIRST_MAZE_SEED), maze.SETTINGS["small"])
+    return MazePuzzle(grid, solution)
+
+
+def puzzle_from_grid(grid: np.ndarray) -> MazePuzzle:
+    """A maze as read from text; a marked path becomes its known solution."""
+    from puzzles.maze.grid import OPEN, PATH
+
+    if (grid == PATH).any():
+        return MazePuzzle(np.where(grid == PATH, OPEN, grid).astype(np.uint8), grid)
+    return MazePuzzle(grid)
+
+
+class MazeScreen(PuzzleScreen):
+    KIND = "maze"
+    EDIT_KEYS = EDIT_KEYS
+    open_hint = "Mazes as text: '#' wall, ' ' open, 'S' start, 'G' goal; blank lines separate mazes."
+    paste_hint = "A maze as text: equal-width lines of '#', ' ', 'S', 'G' (and 'o' for a path)."
+
+    def make_editor(self) -> MazeEditor:
+        return MazeEditor(first_maze())
+
+    def action_clear(self) -> None:
+        height, width = self.editor.puzzle.grid.shape
+        self.load_puzzle(MazePuzzle.blank(height, width), "Cleared: draw walls with x or the mouse (u undoes)")
+
+    def action_new(self) -> None:
+        from puzzles import maze
+
+        options = [(f"gen:{name}", f"generate {name:<7} {spec.height}x{spec.width}, path ≥ {spec.min_path} steps")
+                   for name, spec in maze.SETTINGS.items()]
+        options += [(f"blank:{size}", f"blank    {size}x{size}, draw your own") for size in BLANK_SIZES]
+        self.app.push_screen(ChoiceScreen("New maze", options), self._new_choice)
+
+    def _new_choice(self, choice: str | None) -> None:
+        if choice is None:
+            return
+        what, _, value = choice.partition(":")
+        if what == "blank":
+            size = int(value)
+            self.load_puzzle(MazePuzzle.blank(size, size), f"Blank {size}x{size}: draw walls with x or the mouse")
+            return
+
+        def make():
+            from puzzles import maze
+
+            grid, solution = maze.generate_spec(np.random.default_rng(), maze.SETTINGS[value])
+            return MazePuzzle(grid, solution), f"New {value} maze, shortest path {maze.shortest_length(grid)} steps"
+        self.generate(make, f"a {value} maze")
+
+    def open_path(self, path: Path) -> None:
+        from puzzles import maze
+
+        grids = maze.read_file(path)
+        if len(grids) == 1:
+            self.load_puzzle(puzzle_from_grid(grids[0]), f"Opened {path.name}")
+            return
+
+        def picked(choice: str | None) -> None:
+            if choice is not None:
+                index = int(choice)
+                self.load_puzzle(puzzle_from_grid(grids[index]),
+                                 f"Opened {path.name}, maze {index + 1} of {len(grids)}")
+        options = [(str(i), f"{i + 1:>4}  {g.shape[0]}x{g.shape[1]}") for i, g in enumerate(grids)]
+        self.app.push_screen(ChoiceScreen(f"{path.name}: {len(grids)} mazes", options), picked)
+
+    def load_text(self, text: str) -> None:
+        from puzzles import maze
+
+        self.load_puzzle(puzzle_from_grid(maze.parse(text)), "Pasted a maze")

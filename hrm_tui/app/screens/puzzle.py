@@ -1,0 +1,564 @@
+"""`PuzzleScreen`: enter a puzzle, solve it in a worker, play the trace back.
+
+One screen per puzzle kind (the app's modes); subclasses supply the editor and the ways to
+get a puzzle (new, open, paste). This base owns the model for its kind, the solve worker,
+the trajectory and the playback state, and draws the H / L decodes, the Q plot, the status
+panel and the playback bar from them.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Callable, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from hrm_tui.app import palette
+from hrm_tui.app.kinds import KINDS, Picture
+from hrm_tui.app.messages import SegmentTraced, SolveFailed, SolveFinished
+from hrm_tui.app.screens.dialogs import MarkdownScreen, PathScreen, PromptScreen, TextScreen
+from hrm_tui.app.solver import SolveRequest, run_trace
+from hrm_tui.app.trajectory import Frame, Trajectory
+from hrm_tui.app.weights import LoadedModel
+from hrm_tui.app.widgets.editors import GridEditor
+from hrm_tui.app.widgets.grid import GridView
+from hrm_tui.app.widgets.halt_plot import HaltPlot, PlotData
+from hrm_tui.app.widgets.playback import PlaybackBar, PlaybackState
+from hrm_tui.app.widgets.top_bar import TopBar
+from hrm_tui.errors import UserError
+from puzzles.errors import PuzzleError
+
+SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # frames per second
+DEFAULT_SPEED = 3
+
+
+def ghost(picture: Picture) -> Picture:
+    """A picture drawn faintly: what the decode panels show before the first solve."""
+    from rich.style import Style
+
+    faint = Style(dim=True)
+    return Picture(tuple(tuple(cell._replace(style=cell.style + faint) for cell in row)
+                         for row in picture.cells), picture.box, picture.tiles)
+
+
+class PuzzleScreen(Screen):
+    KIND: ClassVar[str]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+
+    BINDINGS = [
+        Binding("enter", "solve", "Solve", id="solve"),
+        Binding("space", "play_pause", "Play/Pause", id="play"),
+        Binding("right_square_bracket", "step(1)", "Step", key_display="]", id="step"),
+        Binding("left_square_bracket", "step(-1)", "Back", key_display="[", id="back"),
+        Binding("home", "seek('start')", "First frame", show=False, id="first"),
+        Binding("end", "seek('end')", "Last frame", show=False, id="last"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", show=False, key_display="+", id="faster"),
+        Binding("minus", "speed(-1)", "Slower", show=False, key_display="-", id="slower"),
+        Binding("i", "toggle_inner", "Inner steps", show=False, id="inner"),
+        Binding("a", "toggle_halt_mode", "Halt mode", show=False, id="halt-mode"),
+        Binding("v", "cycle_view", "H/L view", show=False, id="view"),
+        Binding("escape", "stop", "Stop", show=False, id="stop"),
+        Binding("n", "new", "New", id="new"),
+        Binding("o", "open", "Open", id="open"),
+        Binding("p", "paste", "Paste", show=False, id="paste"),
+        Binding("c", "clear", "Clear", show=False, id="clear"),
+        Binding("w", "weights", "Weights", show=False, id="weights"),
+        Binding("m", "model_info", "Model card", show=False, id="model"),
+        Binding("r", "record", "Record", show=False, id="record"),
+    ]
+
+    position: reactive[int] = reactive(0, init=False)
+    playing: reactive[bool] = reactive(False, init=False)
+    fine: reactive[bool] = reactive(False, init=False)
+    speed_index: reactive[int] = reactive(DEFAULT_SPEED, init=False)
+    stop_at_halt: reactive[bool] = reactive(True, init=False)
+    view: reactive[str] = reactive("both", init=False)  # "both", "H" or "L"
+
+    def __init__(self, weights_dir: Path | None = None) -> None:
+        super().__init__()
+        self.kind = KINDS[self.KIND]
+        self.weights_dir = weights_dir
+        self.loaded: LoadedModel | None = None
+        self.load_error: str | None = None
+        self.trajectory: Trajectory | None = None
+        self.solved_puzzle = None  # the puzzle the trajectory belongs to
+        self.solve_id = 0
+        self.running = False
+        self._solve_when_loaded = False
+        self._timer: Timer | None = None
+        self._thread_callbacks: dict[Worker, tuple[Callable, Callable]] = {}
+
+    # -- layout ---------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield TopBar(self.KIND)
+        yield from self.compose_task()
+        with Horizontal(id="boards"):
+            editor = self.make_editor()
+            editor.id = "editor"
+            editor.add_class("panel")
+            editor.border_title = "Puzzle"
+            yield editor
+            yield GridView(id="h-grid", classes="panel decode")
+            yield GridView(id="l-grid", classes="panel decode")
+        with Horizontal(id="lower"):
+            yield HaltPlot(id="plot", classes="panel")
+            yield Static(id="status", classes="panel")
+        yield PlaybackBar(id="playback")
+        yield Footer()
+
+    def compose_task(self) -> ComposeResult:
+        """Anything above the boards (the ARC screen shows the demonstration pairs)."""
+        yield from ()
+
+    def make_editor(self) -> GridEditor:
+        raise NotImplementedError
+
+    @property
+    def editor(self) -> GridEditor:
+        return self.query_one("#editor", GridEditor)
+
+    def on_mount(self) -> None:
+        self.query_one("#h-grid").border_title = "H · answer"
+        self.query_one("#l-grid").border_title = "L · working"
+        plot = self.query_one(HaltPlot)
+        plot.border_title = f"Q [{palette.HALT.color.name}]● halt[/] [{palette.CONTINUE.color.name}]○ continue[/]"
+        self.query_one("#status").border_title = "Status"
+        if self.KIND != "sudoku" and self.app.size.width < 100:
+            self.view = "H"
+        self._apply_view()
+        self._timer = self.set_interval(1 / SPEEDS[self.speed_index], self._tick, pause=True)
+        self._refresh_all()
+        self.load_model(self.weights_dir)
+        self.editor.focus()
+
+    # -- background work ---------------------------------------------------------------------
+    def in_thread(self, work: Callable[[], object], group: str, done: Callable[[object], None],
+                  failed: Callable[[BaseException], None] | None = None) -> None:
+        """Run `work` in a thread worker (one per group; a new one cancels the old) and call
+        `done(result)` or `failed(error)` on the UI thread. Nothing raised escapes to Textual."""
+        worker = self.run_worker(work, name=group, group=group, thread=True, exclusive=True,
+                                 exit_on_error=False)
+        self._thread_callbacks[worker] = (done, failed or partial(self._report_failure, group))
+
+    def _report_failure(self, group: str, error: BaseException) -> None:
+        message = str(error) if isinstance(error, (UserError, PuzzleError)) else f"{type(error).__name__}: {error}"
+        self.notify(message, title=f"{group.capitalize()} failed", severity="error", timeout=10)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        done, failed = self._thread_callbacks.pop(event.worker, (None, None))
+        if event.state == WorkerState.SUCCESS and done is not None:
+            done(event.worker.result)
+        elif event.state == WorkerState.ERROR and failed is not None:
+            failed(event.worker.error)
+
+    # -- the model ------------------------------------------------------------------------------
+    def load_model(self, directory: Path | None) -> None:
+        """Load weights in a thread; a missing model is a notification, never an error."""
+        from hrm_tui.app import weights
+
+        self.weights_dir = directory
+        self.loaded, self.load_error = None, None
+        self._set_model_label("loading weights…")
+        self.in_thread(partial(weights.load, self.KIND, directory), "load", self._model_loaded,
+                       self._model_failed)
+
+    def _set_model_label(self, label: str) -> None:
+        self.query_one(TopBar).model_label = label
+
+    def _model_loaded(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self._set_model_label(loaded.summary())
+        self._refresh_all()
+        if self._solve_when_loaded:
+            self._solve_when_loaded = False
+            self.action_solve()
+
+    def _model_failed(self, error: BaseException) -> None:
+        self.load_error = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+        self._solve_when_loaded = False
+        self._set_model_label("no model (w: choose weights)")
+        self._refresh_all()
+        self.notify(f"{self.load_error}\nYou can still enter puzzles; press w to choose weights.",
+                    title="No model", severity="warning", timeout=10)
+
+    # -- solving ----------------------------------------------------------------------------------
+    def action_solve(self) -> None:
+        if self.loaded is None:
+            if self.load_error is None:
+                self._solve_when_loaded = True
+                self.notify("Loading the model; the solve starts when it is ready.", timeout=3)
+            else:
+                self.notify(f"{self.load_error}\nPress w to choose a weights directory.",
+                            title="No model", severity="error", timeout=8)
+            return
+        puzzle = self.editor.puzzle
+        try:
+            tokens, puzzle_id = self.kind.model_input(puzzle, self.loaded.config)
+        except PuzzleError as exc:
+            self.notify(str(exc), title="Cannot solve this yet", severity="error", timeout=8)
+            return
+        self.solve_id += 1
+        config = self.loaded.config
+        self.trajectory = Trajectory(config.halt_max_steps)
+        self.solved_puzzle = puzzle
+        self.running = True
+        request = SolveRequest(self.solve_id, self.loaded.model, tokens, puzzle_id,
+                               config.halt_max_steps, self.stop_at_halt)
+        self.in_thread(partial(run_trace, self, request), "solve", lambda _: None, self._solve_crashed)
+        self.set_reactive(PuzzleScreen.position, 0)
+        self.playing = True
+        self._refresh_all()
+
+    @on(SegmentTraced)
+    def _segment_traced(self, message: SegmentTraced) -> None:
+        if message.solve_id != self.solve_id or self.trajectory is None:
+            return
+        self.trajectory.add(message.record)
+        self._refresh_all()
+
+    @on(SolveFinished)
+    def _solve_finished(self, message: SolveFinished) -> None:
+        if message.solve_id == self.solve_id:
+            self._solve_ended()
+
+    def _solve_crashed(self, error: BaseException) -> None:
+        self._report_failure("solve", error)
+        self._solve_ended()
+
+    @on(SolveFailed)
+    def _solve_failed(self, message: SolveFailed) -> None:
+        if message.solve_id != self.solve_id:
+            return
+        self.notify(message.error, title="The solve failed", severity="error", timeout=10)
+        self._solve_ended()
+
+    def _solve_ended(self) -> None:
+        self.running = False
+        if self.trajectory is not None:
+            self.trajectory.finished = True
+        self._refresh_all()
+
+    def action_stop(self) -> None:
+        """Esc: stop the running solve, keeping what was traced; else pause."""
+        if self.running:
+            self.workers.cancel_group(self, "solve")
+            self.solve_id += 1  # drop anything still in flight
+            self._solve_ended()
+            self.notify("Stopped; the segments traced so far stay available.", timeout=3)
+        self.playing = False
+
+    # -- playback -------------------------------------------------------------------------------
+    @property
+    def frames(self) -> list[Frame]:
+        return self.trajectory.frames(self.fine) if self.trajectory else []
+
+    def _tick(self) -> None:
+        if self.position < len(self.frames) - 1:
+            self.position += 1
+        elif not self.running:
+            self.playing = False
+
+    def watch_playing(self, playing: bool) -> None:
+        if self._timer is not None:
+            if playing:
+                self._timer.resume()
+            else:
+                self._timer.pause()
+        self._refresh_playback()
+
+    def watch_position(self) -> None:
+        self._refresh_all()
+
+    def watch_speed_index(self, index: int) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_interval(1 / SPEEDS[index], self._tick, pause=not self.playing)
+        self._refresh_playback()
+
+    def watch_fine(self) -> None:
+        self._refresh_all()
+
+    def watch_stop_at_halt(self) -> None:
+        self._refresh_playback()
+
+    def watch_view(self) -> None:
+        self._apply_view()
+
+    def action_play_pause(self) -> None:
+        if not self.frames:
+            self.notify("Nothing to play yet: press Enter to solve.", timeout=3)
+            return
+        if not self.playing and self.position >= len(self.frames) - 1 and not self.running:
+            self.position = 0  # replay from the start
+        self.playing = not self.playing
+
+    def action_step(self, delta: int) -> None:
+        self.playing = False
+        if self.frames:
+            self.position = max(0, min(len(self.frames) - 1, self.position + delta))
+
+    def action_seek(self, where: str) -> None:
+        self.playing = False
+        if self.frames:
+            self.position = 0 if where == "start" else len(self.frames) - 1
+
+    def action_speed(self, delta: int) -> None:
+        self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))
+
+    def action_toggle_inner(self) -> None:
+        frames = self.frames
+        if frames:
+            frame = frames[min(self.position, len(frames) - 1)]
+            index = self.trajectory.index_of(frame.segment, frame.update, not self.fine)
+            self.set_reactive(PuzzleScreen.position, index)
+        self.fine = not self.fine
+        self.notify("Stepping through every L and H update" if self.fine else "Stepping by ACT segment",
+                    timeout=2)
+
+    def action_toggle_halt_mode(self) -> None:
+        self.stop_at_halt = not self.stop_at_halt
+        limit = self.loaded.config.halt_max_steps if self.loaded else "max"
+        self.notify("Stopping where ACT halts" if self.stop_at_halt else f"Running all {limit} segments",
+                    timeout=2)
+        if self.trajectory is not None and self.solved_puzzle is self.editor.puzzle:
+            self.action_solve()
+
+    def action_cycle_view(self) -> None:
+        self.view = {"both": "H", "H": "L", "L": "both"}[self.view]
+
+    def _apply_view(self) -> None:
+        self.query_one("#h-grid").display = self.view in ("both", "H")
+        self.query_one("#l-grid").display = self.view in ("both", "L")
+
+    @on(PlaybackBar.Seek)
+    def _seek(self, message: PlaybackBar.Seek) -> None:
+        self.playing = False
+        self.position = message.position
+
+    @on(HaltPlot.SegmentSelected)
+    def _segment_selected(self, message: HaltPlot.SegmentSelected) -> None:
+        if self.trajectory is not None:
+            self.playing = False
+            self.position = self.trajectory.index_of(message.segment, 0, self.fine)
+
+    # -- drawing --------------------------------------------------------------------------------
+    def current_frame(self) -> tuple[Frame | None, Frame | None]:
+        frames = self.frames
+        if not frames:
+            return None, None
+        index = min(self.position, len(frames) - 1)
+        return frames[index], frames[index - 1] if index else None
+
+    def _refresh_all(self) -> None:
+        if not self.is_mounted:
+            return
+        frame, previous = self.current_frame()
+        puzzle = self.solved_puzzle if frame is not None else self.editor.puzzle
+        h_grid, l_grid = self.query_one("#h-grid", GridView), self.query_one("#l-grid", GridView)
+        if frame is None:
+            h_grid.picture = l_grid.picture = ghost(self.kind.input_picture(puzzle))
+            h_grid.border_subtitle = l_grid.border_subtitle = "Enter solves" if self.trajectory is None else "…"
+        else:
+            h_grid.picture = self.kind.picture(puzzle, frame.h_tokens, frame.h_confidence,
+                                               previous.h_tokens if previous else None)
+            l_grid.picture = self.kind.picture(puzzle, frame.l_tokens, frame.l_confidence,
+                                               previous.l_tokens if previous else None)
+            h_grid.border_subtitle = l_grid.border_subtitle = self._frame_label(frame, short=True)
+            if frame.level in ("L", "H"):
+                active, other = (l_grid, h_grid) if frame.level == "L" else (h_grid, l_grid)
+                active.border_subtitle = f"{frame.level} update {frame.update}"
+        self._refresh_plot(frame)
+        self.query_one("#status", Static).update(self.status_text(frame))
+        self._refresh_playback()
+
+    def _refresh_plot(self, frame: Frame | None) -> None:
+        traj = self.trajectory
+        max_segments = traj.max_segments if traj else (self.loaded.config.halt_max_steps if self.loaded else 16)
+        plot = self.query_one(HaltPlot)
+        plot.data = PlotData(tuple(traj.segments) if traj else (), max_segments,
+                             traj.halted_at if traj else 0, frame.segment if frame else 0)
+        plot.border_subtitle = f"ACT halts at {traj.halted_at}" if traj and traj.halted_at else ""
+
+    def _segments_total(self) -> int:
+        traj = self.trajectory
+        if traj is None:
+            return 0
+        return len(traj.coarse) if traj.finished else traj.max_segments
+
+    def _frame_label(self, frame: Frame, short: bool = False) -> str:
+        label = f"seg {frame.segment}/{self._segments_total()}" if short else \
+            f"segment {frame.segment} of {self._segments_total()}"
+        if self.fine and self.trajectory is not None:
+            updates = self.trajectory.updates_per_segment
+            label += " · end" if frame.is_segment_end else f" · {frame.level} {frame.update}/{updates}"
+        return label
+
+    def _refresh_playback(self) -> None:
+        if not self.is_mounted:
+            return
+        frames = self.frames
+        frame, _ = self.current_frame()
+        traj = self.trajectory
+        halt_frame = -1
+        if traj is not None and traj.halted_at:
+            halt_frame = traj.index_of(traj.halted_at, 0, self.fine)
+        self.query_one(PlaybackBar).state = PlaybackState(
+            position=min(self.position, max(len(frames) - 1, 0)), frames=len(frames),
+            label=self._frame_label(frame) if frame else ("thinking…" if self.running else "no solve yet"),
+            halt_frame=halt_frame, playing=self.playing, running=self.running,
+            speed=SPEEDS[self.speed_index], stop_at_halt=self.stop_at_halt,
+            max_segments=traj.max_segments if traj else (self.loaded.config.halt_max_steps if self.loaded else 16),
+            fine=self.fine)
+
+    def status_text(self, frame: Frame | None) -> Text:
+        """The status panel: where we are, the halting decision, and the verdicts."""
+        traj = self.trajectory
+        text = Text()
+        if traj is None or frame is None:
+            if self.loaded is None:
+                text.append("No model loaded.\n" if self.load_error else "Loading the model…\n")
+                if self.load_error:
+                    text.append("w chooses weights.\n", style="dim")
+            text.append("Enter solves. ? shows every key.", style="dim")
+            return text
+        q = traj.segments[frame.segment - 1]
+        text.append(f"Segment {frame.segment} of {self._segments_total()}")
+        if traj.halted_at:
+            text.append(f" · ACT halted at {traj.halted_at}", style=palette.HALT)
+        elif traj.finished:
+            text.append(f" · no halt in {len(traj.coarse)}")
+        text.append("\n")
+        relation = ">" if q.q_halt > q.q_continue else "≤"
+        text.append(f"q_halt {q.q_halt:.2f} {relation} q_cont {q.q_continue:.2f} → ")
+        text.append("halt" if q.would_halt else "continue", style="bold")
+        text.append("\n")
+        if frame.h_tokens is not None:
+            self._append_verdict(text, "H now", self.kind.verdict(self.solved_puzzle, frame.h_tokens))
+        answer = traj.answer()
+        if traj.finished and answer is not None:
+            self._append_verdict(text, f"Answer (seg {answer.segment})",
+                                 self.kind.verdict(self.solved_puzzle, answer.h_tokens))
+        if self.solved_puzzle is not self.editor.puzzle:
+            text.append("Puzzle edited since; Enter solves again.\n", style="italic")
+        text.rstrip()
+        return text
+
+    def _append_verdict(self, text: Text, what: str, verdict) -> None:
+        checkable = self.kind.checkable(self.solved_puzzle)
+        mark, style = ("✓", palette.OK) if verdict.ok else (("✗", palette.FAIL) if checkable else ("?", None))
+        text.append(f"{what}: ")
+        text.append(f"{mark} ", style=style)
+        text.append(f"{verdict.message}\n")
+
+    # -- puzzles in and out ---------------------------------------------------------------------
+    @on(GridEditor.Changed)
+    def _edited(self) -> None:
+        if self.trajectory is None:
+            self._refresh_all()
+        else:
+            self.query_one("#status", Static).update(self.status_text(self.current_frame()[0]))
+
+    def load_puzzle(self, puzzle, message: str | None = None) -> None:
+        """Put a new puzzle into the editor (undoable) and say where it came from."""
+        self.editor.load(puzzle)
+        self.editor.focus()
+        if message:
+            self.notify(message, timeout=4)
+
+    def action_new(self) -> None:
+        raise NotImplementedError
+
+    def generate(self, make: Callable[[], tuple[object, str | None]], what: str) -> None:
+        """Run `make() -> (puzzle, message)` in a thread (generators can take seconds)."""
+        self.notify(f"Making {what}…", timeout=2)
+        self.in_thread(make, "generate", lambda result: self.load_puzzle(*result))
+
+    def action_clear(self) -> None:
+        raise NotImplementedError
+
+    def open_path(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def load_text(self, text: str) -> None:
+        raise NotImplementedError
+
+    def action_open(self) -> None:
+        def opened(path: Path | None) -> None:
+            if path is not None:
+                try:
+                    self.open_path(path)
+                except PuzzleError as exc:
+                    self.notify(str(exc), title="Cannot open", severity="error", timeout=8)
+        self.app.push_screen(PathScreen(f"Open a {self.kind.title} file", Path.cwd(), hint=self.open_hint),
+                             opened)
+
+    open_hint = ""
+    paste_hint = ""
+
+    def action_paste(self) -> None:
+        def pasted(text: str | None) -> None:
+            if text and text.strip():
+                self._load_text_safely(text)
+        self.app.push_screen(TextScreen(f"Paste a {self.kind.title} puzzle", self.paste_hint), pasted)
+
+    def on_paste(self, event) -> None:
+        """A bracketed paste anywhere on the screen (outside a text input) loads a puzzle."""
+        event.stop()
+        self._load_text_safely(event.text)
+
+    def _load_text_safely(self, text: str) -> None:
+        try:
+            self.load_text(text)
+        except PuzzleError as exc:
+            self.notify(str(exc), title="Not a puzzle", severity="error", timeout=8)
+
+    def action_weights(self) -> None:
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                return
+            self.load_model(None if path == Path() else path)
+        self.app.push_screen(PathScreen(
+            f"Weights for {self.kind.title}", Path.cwd(), directories=True, default_label="Shipped default",
+            hint="A weights directory (config.json + model.safetensors), a training run, or a checkpoint."),
+            chosen)
+
+    def action_model_info(self) -> None:
+        from hrm_tui.app.screens.info import model_markdown
+
+        self.app.push_screen(MarkdownScreen("Model", model_markdown(self.KIND, self.loaded, self.load_error)))
+
+    def action_record(self) -> None:
+        if self.trajectory is None or not self.trajectory.records:
+            self.notify("Solve a puzzle first; the recording replays its segments.", timeout=4)
+            return
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self._write_recording(Path(name).expanduser())
+        self.app.push_screen(PromptScreen(
+            "Export this solve as an animation", f"hrm-{self.KIND}.svg",
+            hint=".svg: animated picture for browsers and READMEs · .cast: asciinema recording"), chosen)
+
+    def _write_recording(self, path: Path) -> None:
+        from hrm_tui.recording import record
+
+        try:
+            written = record(self.trajectory.records, self.KIND, self.solved_puzzle, path)
+        except (OSError, ValueError) as exc:
+            self.notify(str(exc), title="Recording failed", severity="error", timeout=8)
+            return
+        self.notify(f"Wrote {written}", title="Recording saved", timeout=6)

@@ -1,0 +1,49 @@
+"""The solver: runs `models.act.trace` in a thread worker, one message per segment.
+
+The worker never raises into Textual: any exception becomes a `SolveFailed` message, so a
+broken model or input shows a notification instead of ending the app. Cancellation is
+checked between segments (a segment itself cannot be interrupted).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from textual.message_pump import MessagePump
+from textual.worker import get_current_worker
+
+from hrm_tui.app.messages import SegmentTraced, SolveFailed, SolveFinished
+
+
+@dataclass(frozen=True, eq=False)
+class SolveRequest:
+    solve_id: int
+    model: object  # models.hrm.HRM
+    tokens: np.ndarray  # (S,) int32
+    puzzle_id: int
+    max_segments: int
+    stop_at_halt: bool
+
+
+def run_trace(target: MessagePump, request: SolveRequest) -> None:
+    """Thread-worker body: trace `request` and post the results to `target`."""
+    worker = get_current_worker()
+    started = time.perf_counter()
+    try:
+        from models.act import trace
+
+        records = trace(request.model, request.tokens[None, :], np.array([request.puzzle_id], np.int32),
+                        max_segments=request.max_segments, inner_cycles=True)
+        for record in records:
+            if worker.is_cancelled:
+                return
+            target.post_message(SegmentTraced(request.solve_id, record))
+            if request.stop_at_halt and record.halted_at[0]:
+                break
+    except Exception as exc:  # noqa: BLE001 - the worker reports, the UI stays up
+        target.post_message(SolveFailed(request.solve_id, f"{type(exc).__name__}: {exc}"))
+        return
+    if not worker.is_cancelled:
+        target.post_message(SolveFinished(request.solve_id, time.perf_counter() - started))
