@@ -73,3 +73,37 @@ def sudoku_level_set(level: str, count: int, seed: int) -> tuple[np.ndarray, np.
     rng = stream_rng(seed, EVAL_STREAM)
     pairs = [sudoku.generate_level(rng, level) for _ in range(count)]
     return np.stack([p for p, _ in pairs]), np.stack([s for _, s in pairs])
+
+
+class MazeSource:
+    """Fresh random mazes of one size on the model's canvas (pad cells ignored by the loss)."""
+
+    def __init__(self, batch_size: int, size: int, seed: int, stream: int = TRAIN_STREAM, canvas: int = 30):
+        self.batch_size = batch_size
+        self.size = size
+        self.canvas = canvas
+        self.rng = stream_rng(seed, stream)
+
+    def next_batch(self) -> dict[str, np.ndarray]:
+        from puzzles import maze
+
+        inputs, labels = maze.make_batch(self.rng, self.batch_size, self.size, self.canvas)
+        return {"inputs": inputs, "labels": labels,
+                "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
+
+    def state(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+
+
+def maze_eval_set(size: int, count: int, seed: int, hard: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """`count` mazes of a size from the evaluation stream; `hard` keeps 30x30-style long
+    shortest paths (110 steps at 30x30, scaled by area otherwise)."""
+    from puzzles.maze.generate import default_min_path, generate
+
+    rng = stream_rng(seed, EVAL_STREAM + size)
+    min_path = default_min_path(size) if hard else 0
+    pairs = [generate(rng, size, size, min_path=min_path) for _ in range(count)]
+    return np.stack([m for m, _ in pairs]), np.stack([s for _, s in pairs])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,11 +90,11 @@ def model_config(o: TrainOptions):
 
 def _kind_geometry(kind: str) -> tuple[int, int, tuple[int, int]]:
     """(vocab size, sequence length, grid shape) of a puzzle kind's token encoding."""
-    if kind == "sudoku":
-        from puzzles import sudoku
+    from puzzles.kinds import get_kind
 
-        return sudoku.VOCAB_SIZE, sudoku.SEQ_LEN, (9, 9)
-    raise UserError(f"`hrm train {kind}` is not available yet")
+    spec = get_kind(kind)
+    side = int(round(spec.seq_len ** 0.5))
+    return spec.vocab_size, spec.seq_len, (side, side)
 
 
 def train_config(o: TrainOptions):
@@ -158,7 +157,7 @@ def run_training(o: TrainOptions) -> None:
     if o.export:
         from hrm_tui.cards import export_run
 
-        export_run(trainer, run_dir, o.export, _jsonable(dataclasses.asdict(o)))
+        export_run(run_dir, o.export)
         display.note(f"exported weights to {o.export}")
     if o.plot:
         from hrm_tui.curves import plot_terminal
@@ -222,9 +221,3 @@ class ProgressDisplay:
         else:
             self.console.print(f"{time.strftime('%H:%M:%S')} step {record['step']}/{self.total}  {text}",
                                highlight=False)
-
-
-def machine_summary() -> str:
-    import os
-
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}"

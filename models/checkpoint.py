@@ -126,16 +126,34 @@ def save_weights(directory: Path, model: HRM, card: str | None = None,
 
 
 def load_weights(directory: Path, expected_kind: str | None = None) -> HRM:
-    """Load a weights directory; every failure is a ModelError naming the problem."""
+    """Load a weights directory, or the latest checkpoint of a training run directory (so a
+    run can be watched while it trains); every failure is a ModelError naming the problem."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelError(f"weights directory {directory} does not exist")
+    if not (directory / CONFIG_FILE).exists() and (directory / "checkpoints").is_dir():
+        return load_run_model(directory, expected_kind)
     config = HRMConfig.load(directory / CONFIG_FILE)
     if expected_kind is not None and config.puzzle_kind != expected_kind:
         raise ModelError(f"{directory} holds a {config.puzzle_kind} model, not a {expected_kind} model")
     arrays = load_arrays(directory / WEIGHTS_FILE)
     model = HRM(config)
     apply_arrays(model, arrays, str(directory / WEIGHTS_FILE))
+    model.eval()
+    return model
+
+
+def load_run_model(run_dir: Path, expected_kind: str | None = None, checkpoint: Path | None = None) -> HRM:
+    """The model of a run's latest (or given) checkpoint; its EMA weights when it keeps them."""
+    ckpt = checkpoint or RunDir(run_dir).latest()
+    if ckpt is None:
+        raise ModelError(f"run directory {run_dir} has no checkpoint yet")
+    groups, state = RunDir.load(ckpt)
+    config = HRMConfig.from_dict(state["model_config"])
+    if expected_kind is not None and config.puzzle_kind != expected_kind:
+        raise ModelError(f"{run_dir} trains a {config.puzzle_kind} model, not a {expected_kind} model")
+    model = HRM(config)
+    apply_arrays(model, groups.get("ema", groups["model"]), str(ckpt))
     model.eval()
     return model
 

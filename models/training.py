@@ -154,7 +154,8 @@ class Trainer:
         return out
 
     def _update_ema(self) -> None:
-        d = self.cfg.ema_decay
+        # Warm-up (as in common EMA practice) so early exports are not dominated by the init.
+        d = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))
         current = model_arrays(self.model)
         if self.ema is None:
             self.ema = dict(current)

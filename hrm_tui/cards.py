@@ -1,0 +1,119 @@
+"""Export a training run to a weights directory with its card and metrics.
+
+The card states how the weights were made (recipe, data, steps, wall time, machine), the
+curve, time-to-accuracy, and the accuracy table measured by `hrm eval` with the exact
+command, so every number on it can be reproduced.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+
+def machine_summary() -> str:
+    import os
+
+    from models.backend import blas_info
+
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, Python "
+            f"{platform.python_version()}, BLAS: {blas_info().name}")
+
+
+def time_to_accuracy(log: list[dict[str, Any]], key: str = "eval_exact_accuracy",
+                     thresholds=(0.5, 0.9, 0.99)) -> dict[str, float | None]:
+    """CPU-minutes until the held-out exact accuracy first reached each threshold."""
+    out: dict[str, float | None] = {}
+    for t in thresholds:
+        hit = next((r for r in log if r.get(key, -1) >= t), None)
+        out[f"{int(t * 100)}%"] = round(hit["wall_time"] / 60, 1) if hit else None
+    return out
+
+
+def _curve_table(log: list[dict[str, Any]], rows: int = 12) -> str:
+    evals = [r for r in log if "eval_exact_accuracy" in r]
+    if not evals:
+        return "(no evaluation records yet)\n"
+    picked = evals[:: max(1, len(evals) // rows)] + ([evals[-1]] if len(evals) % rows else [])
+    seen, lines = set(), ["| step | CPU-min | train loss | train cell acc | eval token acc | eval exact |",
+                          "|---:|---:|---:|---:|---:|---:|"]
+    for r in picked:
+        if r["step"] in seen:
+            continue
+        seen.add(r["step"])
+        lines.append(f"| {r['step']} | {r['wall_time'] / 60:.1f} | {r['loss']:.3f} | {r.get('accuracy', 0):.3f} "
+                     f"| {r['eval_token_accuracy']:.3f} | {r['eval_exact_accuracy']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
+    if not evaluation:
+        return ("No accuracy measured yet. Measure it with `hrm eval KIND --weights DIR --json FILE` and "
+                "re-export with `--eval FILE`.\n")
+    lines = ["| set | puzzles | exact | cell acc | mean segments |", "|---|---:|---:|---:|---:|"]
+    for r in evaluation["results"]:
+        cell = "-" if r.get("cell_accuracy") is None else f"{100 * r['cell_accuracy']:.1f}%"
+        lines.append(f"| {r['set']} | {r['puzzles']} | {100 * r['exact_accuracy']:.1f}% | {cell} | "
+                     f"{r['mean_segments']:.1f} |")
+    command = evaluation.get("command") or (f"hrm eval {evaluation['kind']} --weights {out_dir} --seed "
+                                            f"{evaluation['seed']}")
+    return "\n".join(lines) + f"\n\nMeasured with:\n\n```\n{command}\n```\n"
+
+
+def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None) -> Path:
+    from models.checkpoint import RunDir, load_run_model, save_weights
+    from models.hrm import count_parameters
+
+    from hrm_tui.curves import save_curve_svg
+
+    run = RunDir(run_dir)
+    model = load_run_model(run_dir)
+    ckpt = run.latest()
+    _, state = RunDir.load(ckpt)
+    log = run.read_log()
+    options = json.loads((Path(run_dir) / "options.json").read_text()) if (Path(run_dir) / "options.json").is_file() else {}
+    evaluation = json.loads(Path(evaluation_file).read_text()) if evaluation_file else None
+    cfg = model.config
+    tta = time_to_accuracy(log)
+    metrics = {
+        "kind": cfg.puzzle_kind,
+        "parameters": count_parameters(model),
+        "steps": state["step"],
+        "cpu_minutes": round(state.get("elapsed", 0) / 60, 1),
+        "time_to_eval_exact": tta,
+        "last_log": log[-1] if log else None,
+        "evaluation": evaluation,
+    }
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in options.items()
+                     if k not in ("kind", "run", "export", "plot", "resume") and v is not None and not isinstance(v, bool))
+    card = f"""# {cfg.puzzle_kind} HRM weights
+
+Made by `hrm train` from this repository; exported from run `{Path(run_dir).name}` at step {state['step']}
+({'EMA weights' if options.get('ema') else 'live weights'}).
+
+## Model
+HRM, d {cfg.hidden_size}, {cfg.num_heads} heads, {cfg.H_layers} H + {cfg.L_layers} L layers,
+{cfg.H_cycles}x{cfg.L_cycles} cycles, up to {cfg.halt_max_steps} ACT segments, {cfg.loss_type} loss,
+vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-embedding position):
+**{count_parameters(model):,} trainable parameters**.
+
+## Training
+- Command: `hrm train {cfg.puzzle_kind} {flags}`
+- Data: fresh generated puzzles every batch from the training stream of seed {options.get('seed', 0)}
+  (evaluation sets use an independent stream).
+- Steps: {state['step']} optimiser steps (one per ACT segment), batch {options.get('batch_size')}.
+- Wall time: {state.get('elapsed', 0) / 60:.1f} CPU-minutes on {machine_summary()}.
+- Time to held-out exact accuracy (easy training distribution): {', '.join(f'{k}: {v if v is not None else "not reached"} min' for k, v in tta.items())}.
+
+## Curve
+![training curve](curve.svg)
+
+{_curve_table(log)}
+## Accuracy
+{_accuracy_section(evaluation, out_dir)}"""
+    save_weights(out_dir, model, card=card, metrics=metrics)
+    if log:
+        save_curve_svg(log, Path(out_dir) / "curve.svg")
+    return Path(out_dir)

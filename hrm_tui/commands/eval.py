@@ -1,0 +1,60 @@
+"""`hrm eval KIND`: exact-solution accuracy of a weights directory, per difficulty or file."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hrm_tui.errors import UserError
+
+
+class Kind(str, Enum):
+    sudoku = "sudoku"
+    maze = "maze"
+    arc = "arc"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(evaluate)
+
+
+def evaluate(
+    kind: Kind = typer.Argument(..., help="Puzzle kind."),
+    weights: Optional[Path] = typer.Option(None, help="Weights directory [default: shipped weights]."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Evaluate on this file instead of generated sets."),
+    levels: str = typer.Option("easy,medium,hard,extreme", help="Sudoku: comma-separated difficulty levels."),
+    sizes: str = typer.Option("15,30hard", help="Maze: comma-separated sizes; suffix 'hard' for long shortest paths."),
+    count: int = typer.Option(100, help="Generated puzzles per level/size."),
+    seed: int = typer.Option(1234, help="Seed of the evaluation stream (never used for training data)."),
+    max_segments: Optional[int] = typer.Option(None, help="ACT segments [default: the model's halt_max_steps]."),
+    stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments."),
+    split: str = typer.Option("evaluation", help="ARC: split of ARC-AGI-1 to score."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
+) -> None:
+    """Measure exact accuracy; every figure on a weights card comes from this command."""
+    if count < 1:
+        raise UserError("--count must be >= 1")
+    if max_segments is not None and max_segments < 1:
+        raise UserError("--max-segments must be >= 1")
+    if kind.value == "arc":
+        from hrm_tui.arc_solving import eval_arc_cli
+
+        eval_arc_cli(weights, split, max_segments, json_out)
+        return
+    from hrm_tui.evaluation import evaluate_sets, print_results, sets_for
+
+    sets = sets_for(kind.value, file, levels, sizes, count, seed)
+    from hrm_tui.model_store import load_model
+
+    model = load_model(kind.value, weights)
+    results = evaluate_sets(kind.value, model, sets, max_segments, stop_at_halt)
+    print_results(kind.value, results, model)
+    if json_out:
+        json_out.write_text(json.dumps({"kind": kind.value, "weights": str(weights or "shipped"),
+                                        "max_segments": max_segments or model.config.halt_max_steps,
+                                        "stop_at_halt": stop_at_halt, "seed": seed, "results": results},
+                                       indent=2) + "\n")

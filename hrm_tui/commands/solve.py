@@ -1,0 +1,136 @@
+"""`hrm solve KIND`: one puzzle with its segment trace, or a whole file as JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hrm_tui.errors import UserError
+
+
+class Kind(str, Enum):
+    sudoku = "sudoku"
+    maze = "maze"
+    arc = "arc"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("solve")(solve)
+
+
+def solve(
+    kind: Kind = typer.Argument(..., help="Puzzle kind."),
+    puzzle: Optional[str] = typer.Argument(None, help="Sudoku: 81 characters, '.' or '0' for blanks."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Puzzle file (Sudoku lines, mazes separated by blank lines, ARC task JSON)."),
+    jsonl: bool = typer.Option(False, "--jsonl", help="Batch mode: one JSON object per puzzle on stdout."),
+    weights: Optional[Path] = typer.Option(None, help="Weights directory [default: the shipped weights for KIND]."),
+    max_segments: Optional[int] = typer.Option(None, help="ACT segments to run [default: the model's halt_max_steps]."),
+    stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments (reference evaluation)."),
+    batch_size: int = typer.Option(256, help="Puzzles per forward pass in batch mode."),
+    record: Optional[Path] = typer.Option(None, help="Write the animation of the solve (asciinema .cast or .svg)."),
+) -> None:
+    """Solve puzzles with a trained HRM and check the answers against the rules."""
+    if max_segments is not None and max_segments < 1:
+        raise UserError("--max-segments must be >= 1")
+    if batch_size < 1:
+        raise UserError("--batch-size must be >= 1")
+    kind_name = kind.value
+    if kind_name == "arc":
+        from hrm_tui.arc_solving import solve_arc_cli
+
+        solve_arc_cli(puzzle, file, jsonl, weights, max_segments)
+        return
+    items = _collect_items(kind_name, puzzle, file)
+    from hrm_tui.model_store import load_model
+
+    model = load_model(kind_name, weights)
+    if jsonl:
+        _solve_batch(kind_name, items, model, max_segments, stop_at_halt, batch_size)
+    else:
+        for number, item in enumerate(items, start=1):
+            _solve_one(kind_name, item, model, max_segments, stop_at_halt, record if number == 1 else None)
+
+
+def _collect_items(kind: str, puzzle: Optional[str], file: Optional[Path]):
+    from hrm_tui.solving import PuzzleItem, read_items, validate_item
+
+    if (puzzle is None) == (file is None):
+        raise UserError("give either a PUZZLE argument or --file")
+    if file is not None:
+        items = read_items(kind, file)
+        for number, item in enumerate(items, start=1):
+            validate_item(kind, item, f"{file} puzzle {number}")
+        return items
+    if kind != "sudoku":
+        raise UserError(f"pass {kind} puzzles with --file")
+    from puzzles import sudoku
+
+    board = sudoku.parse(puzzle)
+    item = PuzzleItem(board)
+    validate_item(kind, item, "puzzle")
+    return [item]
+
+
+def _solve_batch(kind, items, model, max_segments, stop_at_halt, batch_size) -> None:
+    from hrm_tui.solving import decode_prediction, encode_items, result_record, run_model
+
+    tokens = encode_items(kind, items)
+    preds, used, halted = run_model(model, tokens, max_segments, stop_at_halt, batch_size)
+    out = sys.stdout
+    for index, item in enumerate(items):
+        prediction = decode_prediction(kind, preds[index], item)
+        out.write(json.dumps(result_record(kind, index, item, prediction, used[index], halted[index])) + "\n")
+    out.flush()
+
+
+def _solve_one(kind, item, model, max_segments, stop_at_halt, record_path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from hrm_tui.solving import decode_prediction, encode_items, verify
+    from models.act import trace
+
+    console = Console()
+    tokens = encode_items(kind, [item])
+    table = Table(title="ACT segments", show_edge=False)
+    for column in ("segment", "q_halt", "q_continue", "halt?", "changed", "confidence", "H decode"):
+        table.add_column(column, justify="right" if column != "H decode" else "left")
+    records = []
+    previous = None
+    final = None
+    for rec in trace(model, tokens, max_segments=max_segments):
+        records.append(rec)
+        prediction = decode_prediction(kind, rec.h_tokens[0], item)
+        verdict = verify(kind, item, prediction)
+        changed = "-" if previous is None else str(int((rec.h_tokens[0] != previous).sum()))
+        previous = rec.h_tokens[0]
+        halts_here = rec.halted_at[0] == rec.segment
+        table.add_row(str(rec.segment), f"{rec.q_halt_prob[0]:.3f}", f"{rec.q_continue_prob[0]:.3f}",
+                      "[bold yellow]halt[/]" if halts_here else "", changed,
+                      f"{rec.h_confidence[0].mean():.3f}",
+                      "[green]solved[/]" if verdict.ok else verdict.message)
+        if final is None or not stop_at_halt or rec.halted_at[0] in (0, rec.segment):
+            final = prediction
+        if stop_at_halt and rec.halted_at[0]:
+            break
+    console.print(_render(kind, item.puzzle), highlight=False)
+    console.print(table)
+    verdict = verify(kind, item, final)
+    console.print(_render(kind, final), highlight=False)
+    console.print(f"[bold {'green' if verdict.ok else 'red'}]{verdict.message}[/]")
+    if record_path is not None:
+        from hrm_tui.recording import write_recording
+
+        write_recording(records, kind, item.puzzle, record_path)
+        console.print(f"recorded {len(records)} segments to {record_path}")
+
+
+def _render(kind: str, grid) -> str:
+    from puzzles import maze, sudoku
+
+    return sudoku.render(grid) if kind == "sudoku" else maze.format_maze(grid)

@@ -1,0 +1,92 @@
+"""Evaluation sets and accuracy figures behind `hrm eval`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hrm_tui.errors import UserError
+from hrm_tui.solving import PuzzleItem
+
+
+def sets_for(kind: str, file: Path | None, levels: str, sizes: str, count: int,
+             seed: int) -> dict[str, list[PuzzleItem]]:
+    """Named lists of puzzles: the file's, or generated ones from the evaluation stream."""
+    from hrm_tui import data_sources as ds
+    from hrm_tui.solving import read_items, validate_item
+
+    if file is not None:
+        items = read_items(kind, file)
+        for number, item in enumerate(items, start=1):
+            validate_item(kind, item, f"{file} puzzle {number}")
+        return {Path(file).name: items}
+    sets: dict[str, list[PuzzleItem]] = {}
+    if kind == "sudoku":
+        from puzzles import sudoku
+
+        for level in [part.strip() for part in levels.split(",") if part.strip()]:
+            if level not in sudoku.LEVELS:
+                raise UserError(f"unknown level {level!r}; choose from {', '.join(sudoku.LEVELS)}")
+            puzzles, solutions = ds.sudoku_level_set(level, count, seed)
+            sets[level] = [PuzzleItem(p, s) for p, s in zip(puzzles, solutions)]
+        return sets
+    for part in [part.strip() for part in sizes.split(",") if part.strip()]:
+        hard = part.endswith("hard")
+        try:
+            size = int(part[:-4] if hard else part)
+        except ValueError:
+            raise UserError(f"bad maze size {part!r}; use e.g. 15 or 30hard") from None
+        if not 5 <= size <= 30:
+            raise UserError(f"maze size must be between 5 and 30, got {size}")
+        mazes, solutions = ds.maze_eval_set(size, count, seed, hard)
+        sets[f"{size}x{size}{' hard' if hard else ''}"] = [PuzzleItem(m, s) for m, s in zip(mazes, solutions)]
+    return sets
+
+
+def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segments: int | None,
+                  stop_at_halt: bool) -> list[dict[str, Any]]:
+    from hrm_tui.solving import decode_prediction, encode_items, run_model, verify
+
+    results = []
+    for name, items in sets.items():
+        start = time.perf_counter()
+        tokens = encode_items(kind, items)
+        preds, used, halted = run_model(model, tokens, max_segments, stop_at_halt)
+        solved, cell_hits, cell_total = 0, 0, 0
+        for index, item in enumerate(items):
+            prediction = decode_prediction(kind, preds[index], item)
+            solved += bool(verify(kind, item, prediction).ok)
+            if item.solution is not None:
+                # Cells the model had to fill: blanks (Sudoku) or path cells (maze).
+                target = (item.puzzle == 0) if kind == "sudoku" else (item.solution != item.puzzle)
+                cell_hits += int(((prediction == item.solution) & target).sum())
+                cell_total += int(target.sum())
+        results.append({
+            "set": name,
+            "puzzles": len(items),
+            "exact_accuracy": solved / len(items),
+            "cell_accuracy": cell_hits / cell_total if cell_total else None,
+            "mean_segments": float(np.mean(used)),
+            "act_halt_segment": float(np.mean(np.where(halted > 0, halted, used))),
+            "seconds": round(time.perf_counter() - start, 2),
+        })
+    return results
+
+
+def print_results(kind: str, results: list[dict[str, Any]], model) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    cfg = model.config
+    table = Table(title=f"{kind}: exact-solution accuracy (d {cfg.hidden_size}, "
+                        f"{cfg.H_layers}+{cfg.L_layers} layers, {cfg.H_cycles}x{cfg.L_cycles} cycles)")
+    for column in ("set", "puzzles", "exact", "cell acc", "segments", "ACT halt", "time s"):
+        table.add_column(column, justify="left" if column == "set" else "right")
+    for r in results:
+        table.add_row(r["set"], str(r["puzzles"]), f"{100 * r['exact_accuracy']:.1f}%",
+                      "-" if r["cell_accuracy"] is None else f"{100 * r['cell_accuracy']:.1f}%",
+                      f"{r['mean_segments']:.1f}", f"{r['act_halt_segment']:.1f}", f"{r['seconds']:.1f}")
+    Console().print(table)
