@@ -74,13 +74,13 @@ def _validate(o: TrainOptions) -> None:
             raise UserError(message)
 
 
-def model_config(o: TrainOptions):
+def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
     from models.config import HRMConfig
 
     vocab_size, seq_len, grid_shape = _kind_geometry(o.kind_name)
     return HRMConfig(
         puzzle_kind=o.kind_name, vocab_size=vocab_size, seq_len=seq_len,
-        num_puzzle_identifiers=1, puzzle_emb_ndim=o.hidden_size, hidden_size=o.hidden_size,
+        num_puzzle_identifiers=num_puzzle_identifiers, puzzle_emb_ndim=o.hidden_size, hidden_size=o.hidden_size,
         num_heads=o.heads, H_layers=o.h_layers, L_layers=o.l_layers, H_cycles=o.h_cycles,
         L_cycles=o.l_cycles, expansion=o.expansion, halt_max_steps=o.max_segments,
         halt_exploration_prob=o.explore, loss_type=getattr(o.loss, "value", o.loss),
@@ -110,7 +110,7 @@ def train_config(o: TrainOptions):
 
 
 def data_sources(o: TrainOptions):
-    """(training source, held-out evaluation batch) for the kind."""
+    """(training source, held-out evaluation batch, number of puzzle identifiers) for the kind."""
     import numpy as np
 
     from hrm_tui import data_sources as ds
@@ -120,12 +120,14 @@ def data_sources(o: TrainOptions):
         source = ds.SudokuSource(o.batch_size, schedule, o.seed)
         evaluation = ds.SudokuSource(o.eval_size, ds.GivensSchedule(o.givens_min, o.givens_max),
                                      o.seed, stream=ds.EVAL_STREAM).next_batch()
-        return source, evaluation
+        return source, evaluation, 1
     if o.kind_name == "maze":
         source = ds.MazeSource(o.batch_size, o.maze_size, o.seed)
         evaluation = ds.MazeSource(o.eval_size, o.maze_size, o.seed, stream=ds.EVAL_STREAM).next_batch()
-        return source, evaluation
-    raise UserError(f"`hrm train {o.kind_name}` is not available yet")
+        return source, evaluation, 1
+    from hrm_tui.arc_training import arc_sources
+
+    return arc_sources(o)
 
 
 def run_training(o: TrainOptions) -> None:
@@ -134,8 +136,8 @@ def run_training(o: TrainOptions) -> None:
     from models.training import Trainer
 
     run_dir = o.run or Path("runs") / o.kind_name
-    mcfg, tcfg = model_config(o), train_config(o)
-    source, evaluation = data_sources(o)
+    source, evaluation, num_ids = data_sources(o)
+    mcfg, tcfg = model_config(o, num_ids), train_config(o)
     display = ProgressDisplay(tcfg.total_steps)
     trainer = Trainer(mcfg, tcfg, source, run_dir=run_dir, eval_batch=evaluation, on_log=display.update)
     try:

@@ -99,7 +99,10 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, record_path) -> No
     tokens = encode_items(kind, [item])
     table = Table(title="ACT segments", show_edge=False)
     for column in ("segment", "q_halt", "q_continue", "halt?", "changed", "confidence", "H decode"):
-        table.add_column(column, justify="right" if column != "H decode" else "left")
+        if column == "H decode":
+            table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=40)
+        else:
+            table.add_column(column, justify="right")
     records = []
     previous = None
     final = None
