@@ -140,7 +140,7 @@ def test_transforms_invert_exactly_and_keep_black(grid, seed):
     assert (transform.invert(moved) == grid).all()
     assert ((moved == 0) == (dihedral.transform(grid, transform.k) == 0)).all()
     assert transform.colours[0] == 0
-    again = arc.ArcTransform.from_json(json.loads(json.dumps(transform.to_json())))
+    again = arc.ArcTransform.from_text(transform.to_text())
     assert (again.apply(grid) == moved).all()
 
 

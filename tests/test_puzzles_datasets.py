@@ -99,7 +99,7 @@ def test_arc_dataset_identifiers_and_views(tmp_path):
     for row in range(0, len(test["inputs"]), 97):
         pid = int(test["puzzle_identifiers"][row])
         task = by_name[manifest["identifiers"][pid].split("|")[0]]
-        transform = arc.ArcTransform.from_json(manifest["transforms"][pid])
+        transform = arc.ArcTransform.from_text(manifest["transforms"][pid])
         expected = task.test[int(test["example_index"][row])].output
         assert (arc.map_back(test["labels"][row], transform) == expected).all()
 

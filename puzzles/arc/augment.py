@@ -28,12 +28,14 @@ class ArcTransform:
         inverse = np.argsort(self.colours).astype(np.uint8)
         return dihedral.invert(inverse[np.asarray(grid)], self.k)
 
-    def to_json(self) -> dict:
-        return {"dihedral": self.k, "colours": self.colours.tolist()}
+    def to_text(self) -> str:
+        """Compact form for manifests: '3:0571239846' is symmetry 3, then colours[0..9]."""
+        return f"{self.k}:{''.join(str(c) for c in self.colours.tolist())}"
 
     @classmethod
-    def from_json(cls, data: dict) -> ArcTransform:
-        return cls(int(data["dihedral"]), np.array(data["colours"], np.uint8))
+    def from_text(cls, text: str) -> ArcTransform:
+        k, colours = text.split(":")
+        return cls(int(k), np.array([int(c) for c in colours], np.uint8))
 
 
 IDENTITY = ArcTransform(0, np.arange(10, dtype=np.uint8))
