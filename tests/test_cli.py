@@ -1,0 +1,112 @@
+"""The real `hrm` CLI in a subprocess: help, the train -> export -> eval -> solve path with a
+tiny model, the batch JSONL contract, and one-line errors for bad input."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PUZZLE = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+SOLUTION = "483921657967345821251876493548132976729564138136798245372689514814253769695417382"
+
+
+def hrm(*args, timeout=300, input=None):
+    env = {**os.environ, "HRM_BLAS_THREADS": "1", "COLUMNS": "120"}
+    return subprocess.run([sys.executable, "-m", "hrm_tui", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env, input=input)
+
+
+def test_help_lists_every_command():
+    result = hrm("--help")
+    assert result.returncode == 0
+    for command in ("solve", "train", "eval", "export", "doctor"):
+        assert command in result.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    """A tiny Sudoku model trained for real for 100 steps (about half a minute)."""
+    root = tmp_path_factory.mktemp("tiny")
+    result = hrm("train", "sudoku", "--run", root / "run", "--steps", 100, "--hidden-size", 64, "--heads", 2,
+                 "--h-layers", 1, "--l-layers", 1, "--h-cycles", 1, "--l-cycles", 2, "--max-segments", 2,
+                 "--batch-size", 32, "--lr", 3e-3, "--warmup", 10, "--loss", "softmax", "--givens-min", 45,
+                 "--givens-max", 60, "--eval-every", 50, "--eval-size", 16, "--checkpoint-every", 50,
+                 "--export", root / "weights")
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_training_writes_log_checkpoints_and_a_card(tiny_weights):
+    log = [json.loads(line) for line in (tiny_weights / "run" / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["step"] == 100
+    assert {"loss", "accuracy", "puzzles_per_s", "wall_time"} <= set(log[-1])
+    assert sorted(p.name for p in (tiny_weights / "run" / "checkpoints").iterdir()) == [
+        "best", "step-00000050", "step-00000100"]
+    weights = tiny_weights / "weights"
+    for name in ("config.json", "model.safetensors", "card.md", "metrics.json", "curve.svg"):
+        assert (weights / name).is_file(), name
+    assert "trainable parameters" in (weights / "card.md").read_text()
+
+
+def test_tiny_model_beats_chance_on_blank_cells(tiny_weights):
+    out = tiny_weights / "eval.json"
+    result = hrm("eval", "sudoku", "--weights", tiny_weights / "weights", "--levels", "easy", "--count", 30,
+                 "--json", out)
+    assert result.returncode == 0, result.stderr
+    easy = json.loads(out.read_text())["results"][0]
+    assert easy["set"] == "easy" and easy["puzzles"] == 30
+    assert easy["cell_accuracy"] > 0.15  # chance is 1/9 = 0.111 on blank cells
+
+
+def test_batch_solve_follows_the_jsonl_contract(tiny_weights, tmp_path):
+    puzzles = tmp_path / "puzzles.txt"
+    puzzles.write_text(f"{PUZZLE},{SOLUTION}\n{PUZZLE.replace('.', '0')}\n")
+    result = hrm("solve", "sudoku", "--file", puzzles, "--jsonl", "--weights", tiny_weights / "weights")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2
+    for record in lines:
+        assert len(record["prediction"]) == 81 and set(record["prediction"]) <= set("123456789.")
+        assert 1 <= record["segments"] <= 2
+        assert isinstance(record["solved"], bool)
+    assert "correct" in lines[0] and "correct" not in lines[1]
+
+
+def test_single_solve_prints_the_segment_trace(tiny_weights):
+    result = hrm("solve", "sudoku", PUZZLE, "--weights", tiny_weights / "weights")
+    assert result.returncode == 0, result.stderr
+    assert "ACT segments" in result.stdout and "q_halt" in result.stdout
+
+
+def test_resume_continues_a_run(tiny_weights, tmp_path):
+    run = tmp_path / "run"
+    first = hrm("train", "sudoku", "--run", run, "--steps", 4, "--hidden-size", 32, "--heads", 2,
+                "--h-layers", 1, "--l-layers", 1, "--max-segments", 2, "--batch-size", 4, "--checkpoint-every", 2)
+    assert first.returncode == 0, first.stderr
+    again = hrm("train", "sudoku", "--run", run, "--steps", 6, "--hidden-size", 32, "--heads", 2,
+                "--h-layers", 1, "--l-layers", 1, "--max-segments", 2, "--batch-size", 4, "--checkpoint-every", 2)
+    assert again.returncode == 0, again.stderr
+    assert "resumed" in again.stderr
+    steps = [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 6
+
+
+@pytest.mark.parametrize("args, message", [
+    (["solve", "sudoku", "123"], "81"),
+    (["solve", "sudoku", "x" * 81], "character"),
+    (["solve", "sudoku", "11" + "." * 79], "duplicate 1 in row 1"),
+    (["solve", "sudoku"], "either a PUZZLE"),
+    (["solve", "sudoku", "--file", "/nonexistent/puzzles.txt"], "no such file"),
+    (["solve", "sudoku", PUZZLE, "--weights", "/nonexistent/weights"], "does not exist"),
+    (["eval", "sudoku", "--levels", "impossible", "--weights", "/tmp"], "unknown level"),
+    (["train", "sudoku", "--steps", "0"], "--steps"),
+])
+def test_bad_input_gets_one_line_error(args, message):
+    result = hrm(*args)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
