@@ -74,7 +74,7 @@ class HRMApp(App):
             return
         for node in (screen, screen.editor):
             for binding in declared_bindings(node):
-                if binding.action.startswith("move"):
+                if binding.action.startswith(("move", "set_digit", "colour")):
                     continue
                 key = self.get_key_display(binding)
                 yield SystemCommand(binding.description, f"{binding.tooltip or binding.description} ({key})",

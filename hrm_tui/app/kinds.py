@@ -261,10 +261,14 @@ class ArcPuzzle:
         return None if self.edited else self.task.test[self.test_index].output
 
 
+def arc_cell(colour: int) -> Cell:
+    """A tile of ARC colour 0-9; black tiles carry a faint dot so they show on dark themes."""
+    return Cell("·" if colour == 0 else " ", palette.arc(colour), str(colour))
+
+
 def grid_picture(grid: np.ndarray) -> Picture:
     """ARC colours as tiles (digits when colours are off)."""
-    return Picture(tuple(tuple(Cell(" ", palette.arc(v), str(v)) for v in row)
-                         for row in np.asarray(grid).tolist()), tiles=True)
+    return Picture(tuple(tuple(arc_cell(v) for v in row) for row in np.asarray(grid).tolist()), tiles=True)
 
 
 def arc_canvas_extent(canvas: np.ndarray, fallback: tuple[int, int]) -> tuple[int, int]:
@@ -307,13 +311,12 @@ class ArcKind:
             for c in range(width):
                 token = int(crop[r, c])
                 if token >= 2:
-                    cell = Cell(" ", palette.arc(token - 2), str(token - 2))
+                    cell = arc_cell(token - 2)
                 else:
                     cell = Cell("·", palette.PAD, "·")
                 if changed[r, c] or low[r, c]:
                     glyph = "•" if changed[r, c] else "░"
-                    cell = Cell(glyph if cell.glyph == " " else cell.glyph,
-                                cell.style + Style(color="#000000") + _marks(changed[r, c], low[r, c], True),
+                    cell = Cell(glyph, cell.style + palette.MARK_ON_TILE + _marks(changed[r, c], low[r, c], True),
                                 cell.mono)
                 row.append(cell)
             rows.append(tuple(row))

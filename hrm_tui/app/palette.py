@@ -40,6 +40,9 @@ OK = Style(color="#5fd75f", bold=True)
 FAIL = Style(color="#ff5f5f", bold=True)
 
 
+MARK_ON_TILE = Style(color="#808080")  # glyphs drawn on colour tiles (changed, unsure)
+
+
 def arc(colour: int) -> Style:
-    """A solid tile of ARC colour 0-9."""
-    return Style(bgcolor=ARC_COLOURS[colour])
+    """A solid tile of ARC colour 0-9 (a glyph on black shows dark grey)."""
+    return Style(bgcolor=ARC_COLOURS[colour], color="#4e4e4e")

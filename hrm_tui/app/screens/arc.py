@@ -112,6 +112,12 @@ class ArcScreen(PuzzleScreen):
         suffix = f" · test {puzzle.test_index + 1}/{tests}" if tests > 1 else ""
         self.editor.border_title = f"Test input{suffix}"
 
+    def action_solve(self) -> None:
+        """On short terminals the demonstration pairs make way for the decodes."""
+        if self.has_class("-short"):
+            self.query_one(TaskStrip).display = False
+        super().action_solve()
+
     def action_toggle_task(self) -> None:
         strip = self.query_one(TaskStrip)
         strip.display = not strip.display

@@ -130,6 +130,8 @@ class SudokuEditor(GridEditor[SudokuPuzzle]):
 
     KIND = "sudoku"
     BINDINGS = [
+        # Digits are bindings too (not on_key) so they stay in order with every other key.
+        *[Binding(str(d), f"set_digit({d})", f"Digit {d}", show=False) for d in range(1, 10)],
         Binding("0,full_stop", "clear", "Clear cell", show=False),
         Binding("delete", "clear(False)", "Clear cell", show=False),
         Binding("backspace", "backspace", "Clear previous", show=False),
@@ -143,13 +145,7 @@ class SudokuEditor(GridEditor[SudokuPuzzle]):
         self.typing_givens = not puzzle.givens.any()
         super().load(puzzle, undoable)
 
-    def on_key(self, event: events.Key) -> None:
-        if event.character and event.character in "123456789":
-            event.stop()
-            event.prevent_default()
-            self.set_digit(int(event.character))
-
-    def set_digit(self, digit: int, advance: bool = True) -> None:
+    def action_set_digit(self, digit: int, advance: bool = True) -> None:
         row, col = self.cursor or (0, 0)
         index = row * 9 + col
         puzzle = self.puzzle
@@ -164,11 +160,11 @@ class SudokuEditor(GridEditor[SudokuPuzzle]):
             self.advance()
 
     def action_clear(self, advance: bool = True) -> None:
-        self.set_digit(0, advance=advance)
+        self.action_set_digit(0, advance=advance)
 
     def action_backspace(self) -> None:
         self.retreat()
-        self.set_digit(0, advance=False)
+        self.action_set_digit(0, advance=False)
 
 
 class MazeEditor(GridEditor[MazePuzzle]):
@@ -249,6 +245,7 @@ class ArcEditor(GridEditor[ArcPuzzle]):
 
     KIND = "arc"
     BINDINGS = [
+        *[Binding(str(c), f"colour({c})", f"Colour {c}", show=False) for c in range(10)],
         Binding("delete,backspace", "paint(0)", "Black", show=False),
         Binding("shift+right", "resize(0, 1)", "Add column", show=False),
         Binding("shift+left", "resize(0, -1)", "Remove column", show=False),
@@ -258,13 +255,11 @@ class ArcEditor(GridEditor[ArcPuzzle]):
 
     brush: int | None = None
 
-    def on_key(self, event: events.Key) -> None:
-        if event.character and event.character.isdigit():
-            event.stop()
-            event.prevent_default()
-            self.brush = int(event.character)
-            self.action_paint(self.brush)
-            self.advance()
+    def action_colour(self, colour: int) -> None:
+        """Paint the cell and move on; the colour becomes the mouse's brush."""
+        self.brush = colour
+        self.action_paint(colour)
+        self.advance()
 
     def _paint_cell(self, cell: tuple[int, int], colour: int, undoable: bool = True) -> None:
         if self.puzzle.grid[cell] == colour:

@@ -108,7 +108,7 @@ class GridView(Widget):
 
     def __init__(self, picture: Picture | None = None, *, max_room: Size | None = None,
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
-        """`max_room` caps the space the grid plans for (e.g. thumbnails of ARC pairs)."""
+        """`max_room` fixes the space the grid plans for (e.g. thumbnails of ARC pairs)."""
         super().__init__(name=name, id=id, classes=classes)
         self.max_room = max_room
         self._strips: list[Strip] = []
@@ -117,9 +117,7 @@ class GridView(Widget):
 
     # -- size ---------------------------------------------------------------------------------
     def _room(self, room: Size) -> Size:
-        if self.max_room is None:
-            return room
-        return Size(min(room.width, self.max_room.width), min(room.height, self.max_room.height))
+        return room if self.max_room is None else self.max_room
 
     @property
     def grid_layout(self) -> GridLayout:
@@ -149,9 +147,13 @@ class GridView(Widget):
     def render_line(self, y: int) -> Strip:
         strips = self._rendered_strips()
         width = self.content_size.width
-        if y < len(strips):
-            return strips[y].crop_extend(0, width, self.rich_style)
-        return Strip.blank(width, self.rich_style)
+        if y >= len(strips):
+            return Strip.blank(width, self.rich_style)
+        strip = strips[y]
+        indent = max((width - strip.cell_length) // 2, 0)  # centred in the space it has
+        if indent:
+            strip = Strip.join([Strip.blank(indent, self.rich_style), strip])
+        return strip.crop_extend(0, width, self.rich_style)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

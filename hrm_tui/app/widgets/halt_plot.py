@@ -40,7 +40,7 @@ class HaltPlot(Widget):
         color: $foreground 50%;
     }
     HaltPlot > .halt-plot--current {
-        background: $boost;
+        background: $primary 35%;
         text-style: bold;
     }
     """
@@ -64,7 +64,7 @@ class HaltPlot(Widget):
         data = self.data
         base = self.rich_style
         axis = base + self.get_component_rich_style("halt-plot--axis", partial=True)
-        current = self.get_component_rich_style("halt-plot--current", partial=True)
+        current = self.get_component_rich_style("halt-plot--current")
         plot_rows = max(height - 1, 2)
         col_w = self._column_width()
         chars = [" "] * width

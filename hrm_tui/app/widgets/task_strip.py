@@ -9,7 +9,7 @@ from textual.widgets import Label
 from hrm_tui.app.kinds import grid_picture
 from hrm_tui.app.widgets.grid import GridView
 
-THUMBNAIL = Size(24, 10)  # room for each grid: small grids stay roomy, big ones turn to pixels
+THUMBNAIL = Size(24, 7)  # room for each grid: small grids stay roomy, big ones turn to pixels
 
 
 class TaskStrip(HorizontalScroll):
