@@ -1,7 +1,9 @@
 """Reproducible speed figures for docs/puzzles.md: generators, solvers and verifiers.
 
-Each measurement repeats one operation for about `budget` seconds on a single core and
-reports items per second. `hrm data bench` prints them; the docs quote its output.
+Each measurement repeats one operation for about `budget` seconds of this process's CPU
+time and reports items per CPU-second: a shared machine (a training run on the other
+core) slows the wall clock but barely moves these figures. Everything here is
+single-threaded. `hrm data bench` prints them; the docs quote its output.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ class Measurement:
 
 def _timed(what: str, step: Callable[[], object], budget: float, per_call: int = 1) -> Measurement:
     """Call `step` (which handles `per_call` items) until `budget` seconds pass."""
-    calls, start = 0, time.perf_counter()
+    calls, start = 0, time.process_time()
     while True:
         step()
         calls += 1
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         if elapsed >= budget:
             return Measurement(what, calls * per_call, elapsed)
 

@@ -133,7 +133,7 @@ def bench(
     seed: int = SEED,
     markdown: bool = typer.Option(False, help="Print a Markdown table (for docs/puzzles.md)."),
 ) -> None:
-    """Measure generation, solving and verification speed (single core)."""
+    """Measure generation, solving and verification speed (single thread, per CPU second)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -145,9 +145,9 @@ def bench(
     if unknown:
         raise PuzzleError(f"unknown kind {sorted(unknown)[0]!r}; choose from sudoku, maze, arc")
     console = Console()
-    table = Table("measurement", "items", "seconds", "items/s")
+    table = Table("measurement", "items", "CPU s", "items/CPU s")
     if markdown:
-        print("| measurement | items | seconds | items/s |\n|---|---:|---:|---:|")
+        print("| measurement | items | CPU s | items/CPU s |\n|---|---:|---:|---:|")
     with console.status("measuring...") as status:
         for m in measure(kinds, budget, seed):
             row = (m.what, str(m.items), f"{m.seconds:.2f}", f"{m.per_second:,.0f}")
