@@ -39,6 +39,8 @@ def solve(
         raise UserError("--max-segments must be >= 1")
     if batch_size < 1:
         raise UserError("--batch-size must be >= 1")
+    if record is not None and record.suffix not in (".svg", ".cast"):
+        raise UserError(f"cannot record to {record.name}: use a .svg or .cast file name")
     kind_name = kind.value
     if kind_name == "arc":
         from hrm_tui.arc_solving import solve_arc_cli
@@ -127,7 +129,7 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, record_path) -> No
     console.print(_render(kind, final), highlight=False)
     console.print(f"[bold {'green' if verdict.ok else 'red'}]{verdict.message}[/]")
     if record_path is not None:
-        from hrm_tui.recording import write_recording
+        from hrm_tui.recording import record as write_recording
 
         write_recording(records, kind, item.puzzle, record_path)
         console.print(f"recorded {len(records)} segments to {record_path}")
