@@ -53,7 +53,8 @@ def _gathering(into: list, make: Callable[[], object]) -> Callable[[], None]:
 def _sudoku(rng: np.random.Generator, budget: float) -> Iterator[Measurement]:
     for level in sudoku.LEVELS:
         made: list[tuple[np.ndarray, np.ndarray]] = []
-        yield _timed(f"sudoku generate {level} (unique)", _gathering(made, lambda: sudoku.generate_level(rng, level)), budget)
+        make = _gathering(made, lambda: sudoku.generate_level(rng, level))
+        yield _timed(f"sudoku generate {level} (unique)", make, budget)
         next_pair = _cycle(made)
         yield _timed(f"sudoku solve {level}", lambda: sudoku.solve(next_pair()[0]), budget)
         yield _timed(f"sudoku verify unique {level}", lambda: sudoku.count_solutions(next_pair()[0]), budget)

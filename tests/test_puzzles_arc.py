@@ -58,7 +58,8 @@ def test_read_task_reports_malformed_json(tmp_path):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2, 12) | st.text(max_size=3),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["train", "test", "input", "output", "x"]), inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["train", "test", "input", "output", "x"]), inner, max_size=3),
     max_leaves=30,
 )
 

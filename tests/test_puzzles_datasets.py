@@ -125,7 +125,8 @@ def test_cli_build_info_and_errors(tmp_path):
     app.command("noop")(lambda: None)  # keep `data` a sub-command
     runner = CliRunner()
     out = tmp_path / "s"
-    result = runner.invoke(app, ["data", "build", "sudoku", "--level", "easy", "--train", "3", "--test", "1", "--out", str(out)])
+    build = ["data", "build", "sudoku", "--level", "easy", "--train", "3", "--test", "1"]
+    result = runner.invoke(app, [*build, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "train 3, test 1" in result.output
     result = runner.invoke(app, ["data", "info", str(out)])

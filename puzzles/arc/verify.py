@@ -12,7 +12,8 @@ def check_answer(expected: np.ndarray, candidate: np.ndarray | None) -> Verdict:
         return Verdict(False, "no well-formed grid")
     expected, candidate = np.asarray(expected), np.asarray(candidate)
     if candidate.shape != expected.shape:
-        return Verdict(False, f"size {candidate.shape[0]}x{candidate.shape[1]}, expected {expected.shape[0]}x{expected.shape[1]}")
+        size, wanted = ("x".join(map(str, g.shape)) for g in (candidate, expected))
+        return Verdict(False, f"size {size}, expected {wanted}")
     wrong = int(np.count_nonzero(candidate != expected))
     if wrong:
         return Verdict(False, f"{wrong} cell{'s' if wrong > 1 else ''} wrong")

@@ -74,7 +74,8 @@ def read_dataset(path) -> Dataset:
     except (OSError, json.JSONDecodeError) as exc:
         raise PuzzleError(f"{path / MANIFEST}: {exc}") from None
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise PuzzleError(f"{path}: dataset format {manifest.get('format_version')!r}, this version reads {FORMAT_VERSION}")
+        found = manifest.get("format_version")
+        raise PuzzleError(f"{path}: dataset format {found!r}, this version reads {FORMAT_VERSION}")
     splits = {}
     for split, name in manifest["files"].items():
         try:

@@ -58,7 +58,8 @@ def check_solution(maze: np.ndarray, candidate: np.ndarray) -> Verdict:
     """Whether `candidate` is `maze` with one shortest S->G path marked and nothing else changed."""
     maze, candidate = _unmarked(np.asarray(maze)), np.asarray(candidate)
     if candidate.shape != maze.shape:
-        return Verdict(False, f"prediction is {candidate.shape[0]}x{candidate.shape[1]}, maze is {maze.shape[0]}x{maze.shape[1]}")
+        size, wanted = ("x".join(map(str, g.shape)) for g in (candidate, maze))
+        return Verdict(False, f"prediction is {size}, maze is {wanted}")
     allowed = (candidate == maze) | ((maze == OPEN) & (candidate == PATH))
     if not allowed.all():
         bad = tuple(int(v) for v in np.argwhere(~allowed)[0])
