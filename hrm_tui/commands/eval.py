@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from hrm_tui.commands._options import Kind
+
 from hrm_tui.errors import UserError
-
-
-class Kind(str, Enum):
-    sudoku = "sudoku"
-    maze = "maze"
-    arc = "arc"
 
 
 def register(app: typer.Typer) -> None:

@@ -8,11 +8,7 @@ from typing import Optional
 
 import typer
 
-
-class Kind(str, Enum):
-    sudoku = "sudoku"
-    maze = "maze"
-    arc = "arc"
+from hrm_tui.commands._options import Kind
 
 
 class Loss(str, Enum):
