@@ -51,7 +51,11 @@ class ChoiceScreen(ModalScreen[str | None]):
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "ChoiceScreen") + """
     ChoiceScreen OptionList { height: auto; max-height: 16; }
     """
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        Binding("down", "move(1)", "Next", show=False),
+        Binding("up", "move(-1)", "Previous", show=False),
+    ]
 
     def __init__(self, title: str, options: Iterable[tuple[str, str]], *, hint: str = "",
                  filterable: bool = False) -> None:
@@ -73,6 +77,19 @@ class ChoiceScreen(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.query_one(Input if self.filterable else OptionList).focus()
 
+    def action_move(self, delta: int) -> None:
+        """Arrows move through the options even while the filter has focus."""
+        options = self.query_one(OptionList)
+        if options.option_count:
+            current = options.highlighted if options.highlighted is not None else -delta
+            options.highlighted = max(0, min(options.option_count - 1, current + delta))
+
+    @on(Input.Submitted, "#filter")
+    def _take_highlighted(self) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            options.action_select()
+
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
         needle = event.value.strip().lower()
@@ -81,12 +98,6 @@ class ChoiceScreen(ModalScreen[str | None]):
         options.add_options([Option(label, id=value) for value, label in self.options
                              if needle in label.lower() or needle in value.lower()])
         options.highlighted = 0 if options.option_count else None
-
-    @on(Input.Submitted, "#filter")
-    def _take_first(self) -> None:
-        options = self.query_one(OptionList)
-        if options.option_count:
-            options.action_select()
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

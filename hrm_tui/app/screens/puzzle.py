@@ -275,6 +275,7 @@ class PuzzleScreen(Screen):
     def watch_playing(self, playing: bool) -> None:
         if self._timer is not None:
             if playing:
+                self._timer.reset()  # a full interval before the next frame, not an overdue tick
                 self._timer.resume()
             else:
                 self._timer.pause()
