@@ -1,0 +1,121 @@
+"""Pilot tests of the maze screen: drawing with keys and the mouse, files, generation, solving."""
+
+from __future__ import annotations
+
+from test_app_support import make_app, notifications, pilot_test, settle, solve, tiny_weights  # noqa: F401
+
+from hrm_tui.app.screens.dialogs import ChoiceScreen
+from puzzles.maze.grid import GOAL, OPEN, START, WALL
+
+SMALL = "#####\n#S  #\n# # #\n#  G#\n#####"
+
+
+@pilot_test
+async def test_draw_walls_start_and_goal_with_keys(tiny_weights):
+    app = make_app("maze", tiny_weights)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")  # a blank field of the same size, S and G in the corners
+        editor = app.screen.editor
+        grid = editor.puzzle.grid
+        assert grid[0, 0] == START and grid[-1, -1] == GOAL and (grid[1:-1, 1:-1] == OPEN).all()
+        await pilot.press("j", "l", "x", "l", "number_sign", "l", "x", "x")
+        assert editor.puzzle.grid[1, 1:4].tolist() == [WALL, WALL, OPEN]
+        await pilot.press("j", "s", "j", "g")
+        grid = editor.puzzle.grid
+        assert grid[2, 3] == START and grid[3, 3] == GOAL and grid[0, 0] == OPEN and grid[-1, -1] == OPEN
+        await pilot.press("u")
+        assert editor.puzzle.grid[-1, -1] == GOAL
+
+
+@pilot_test
+async def test_mouse_draws_walls_and_moves_the_start(tiny_weights):
+    app = make_app("maze", tiny_weights)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        editor = app.screen.editor
+        # The 11x11 field is drawn roomy (two columns a cell) and centred: find cell (2, 3).
+        origin_x = editor.content_region.x + editor._indent()
+        origin_y = editor.content_region.y
+        await pilot.click(offset=(origin_x + 2 * 3, origin_y + 2))
+        assert editor.puzzle.grid[2, 3] == WALL
+        await pilot.click(offset=(origin_x + 2 * 3, origin_y + 2))
+        assert editor.puzzle.grid[2, 3] == OPEN
+        await pilot.mouse_down(offset=(origin_x, origin_y))  # on S: a drag moves it
+        await pilot.hover(offset=(origin_x + 2, origin_y + 1))
+        await pilot.mouse_up(offset=(origin_x + 2, origin_y + 1))
+        assert editor.puzzle.grid[1, 1] == START and editor.puzzle.grid[0, 0] == OPEN
+
+
+@pilot_test
+async def test_solve_a_maze_and_check_the_verdict(tiny_weights):
+    app = make_app("maze", tiny_weights)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await solve(pilot)
+        screen = app.screen
+        assert len(screen.trajectory.coarse) == 4
+        status = str(screen.query_one("#status").render())
+        assert "Answer (seg 4): ✗" in status
+
+
+@pilot_test
+async def test_unsolvable_mazes_are_refused_with_a_reason(tiny_weights):
+    app = make_app("maze", tiny_weights)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        editor = app.screen.editor
+        grid = editor.puzzle.grid.copy()
+        grid[grid == GOAL] = OPEN
+        editor.load(type(editor.puzzle)(grid))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert any("no G (goal) cell" in n for n in notifications(app))
+        assert app.screen.trajectory is None
+
+
+@pilot_test
+async def test_maze_too_big_for_the_model_canvas(tiny_weights):
+    app = make_app("maze", tiny_weights)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("down", "down", "down", "down", "enter")  # blank 20x20
+        await pilot.pause()
+        assert app.screen.editor.puzzle.grid.shape == (20, 20)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert any("exceeds the 11x11 canvas" in n for n in notifications(app))
+
+
+@pilot_test
+async def test_open_and_paste_mazes(tiny_weights, tmp_path):
+    path = tmp_path / "mazes.txt"
+    path.write_text(SMALL + "\n\n" + SMALL.replace("S  ", "So "))
+    app = make_app("maze", tiny_weights)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        app.screen.open_path(path)
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        puzzle = app.screen.editor.puzzle
+        assert puzzle.grid.shape == (5, 5) and puzzle.solution is not None and not (puzzle.grid == 5).any()
+        app.screen._load_text_safely("#S#\n###")
+        await pilot.pause()
+        assert any("no G (goal) cell" in n for n in notifications(app))
+
+
+@pilot_test
+async def test_generate_a_small_maze(tiny_weights):
+    app = make_app("maze", tiny_weights)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("c", "n", "enter")  # from a blank field to a generated "small" maze
+        await settle(pilot)
+        after = app.screen.editor.puzzle
+        assert after.grid.shape == (11, 11) and after.solution is not None
+        assert (after.grid == WALL).sum() > 20 and (after.grid == START).sum() == 1
