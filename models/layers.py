@@ -70,9 +70,13 @@ class Attention(nn.Module):
         self.o_proj = Linear(d, d, rng)
 
     def __call__(self, x: mx.array) -> mx.array:
-        B, S, _ = x.shape
-        qkv = self.qkv_proj(x).reshape(B, S, 3, self.num_heads, self.head_dim)
-        q, k, v = (qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
+        B, S, d = x.shape
+        # One matmul per row block of the fused weight: q, k and v come out contiguous, which
+        # keeps the elementwise work after them on vectorised (not strided) loops.
+        q, k, v = (
+            (x @ w.T).reshape(B, S, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+            for w in mx.split(self.qkv_proj.weight, 3, axis=0)
+        )
         q = mx.fast.rope(q, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
         k = mx.fast.rope(k, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
         if fastmath.enabled():
@@ -81,7 +85,7 @@ class Attention(nn.Module):
             out = weights @ v
         else:
             out = mx.fast.scaled_dot_product_attention(q, k, v, scale=self.head_dim**-0.5)
-        return self.o_proj(out.transpose(0, 2, 1, 3).reshape(B, S, -1))
+        return self.o_proj(out.transpose(0, 2, 1, 3).reshape(B, S, d))
 
 
 class SwiGLU(nn.Module):
@@ -92,8 +96,10 @@ class SwiGLU(nn.Module):
         self.down_proj = Linear(inter, d, rng)
 
     def __call__(self, x: mx.array) -> mx.array:
-        gate, up = mx.split(self.gate_up_proj(x), 2, axis=-1)
-        return self.down_proj(fastmath.silu(gate) * up)
+        # Two matmuls on the halves of [gate|up] rather than one and a split: contiguous
+        # operands for the SiLU product (see Attention).
+        w_gate, w_up = mx.split(self.gate_up_proj.weight, 2, axis=0)
+        return self.down_proj(fastmath.silu(x @ w_gate.T) * (x @ w_up.T))
 
 
 class Block(nn.Module):
