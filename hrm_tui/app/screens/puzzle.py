@@ -446,6 +446,8 @@ class PuzzleScreen(Screen):
         relation = ">" if q.q_halt > q.q_continue else "≤"
         text.append(f"q_halt {q.q_halt:.2f} {relation} q_cont {q.q_continue:.2f} → ")
         text.append("halt" if q.would_halt else "continue", style="bold")
+        if q.would_halt and q.q_halt <= q.q_continue:
+            text.append(" (last segment)")
         text.append("\n")
         if frame.h_tokens is not None:
             self._append_verdict(text, "H now", self.kind.verdict(self.solved_puzzle, frame.h_tokens))
