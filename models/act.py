@@ -55,8 +55,13 @@ def initial_carry(model: HRM, batch: dict[str, np.ndarray]) -> Carry:
     )
 
 
-def refill(model: HRM, carry: Carry, batch: dict[str, np.ndarray]) -> Carry:
-    """Halted rows restart from the init state with the batch's data; others continue."""
+def _int32(a) -> mx.array:
+    return a.astype(mx.int32) if isinstance(a, mx.array) else mx.array(a, dtype=mx.int32)
+
+
+def refill(model: HRM, carry: Carry, batch: dict) -> Carry:
+    """Halted rows restart from the init state with the batch's data (numpy or mx arrays);
+    others continue."""
     reset = carry.halted
     z_H, z_L = model.reset_state(reset, carry.z_H, carry.z_L)
     row = reset[:, None]
@@ -64,10 +69,9 @@ def refill(model: HRM, carry: Carry, batch: dict[str, np.ndarray]) -> Carry:
         z_H=z_H, z_L=z_L,
         steps=mx.where(reset, 0, carry.steps),
         halted=carry.halted,
-        inputs=mx.where(row, mx.array(batch["inputs"], dtype=mx.int32), carry.inputs),
-        labels=mx.where(row, mx.array(batch["labels"], dtype=mx.int32), carry.labels),
-        puzzle_identifiers=mx.where(
-            reset, mx.array(batch["puzzle_identifiers"], dtype=mx.int32), carry.puzzle_identifiers),
+        inputs=mx.where(row, _int32(batch["inputs"]), carry.inputs),
+        labels=mx.where(row, _int32(batch["labels"]), carry.labels),
+        puzzle_identifiers=mx.where(reset, _int32(batch["puzzle_identifiers"]), carry.puzzle_identifiers),
     )
 
 

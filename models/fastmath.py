@@ -80,10 +80,49 @@ def silu(x: mx.array) -> mx.array:
     return x / (1 + exp(-x))
 
 
-def softmax(x: mx.array, axis: int = -1) -> mx.array:
-    """Softmax along `axis`; the max is a constant shift, so no gradient flows through it."""
+def swiglu(gate: mx.array, up: mx.array) -> mx.array:
+    """silu(gate) * up."""
+    if _fusing() and enabled():
+        return _swiglu_fused(gate, up)
+    return silu(gate) * up
+
+
+def softmax(x: mx.array) -> mx.array:
+    """Softmax over the last axis; the max is a constant shift, so no gradient flows through it."""
     if not enabled():
-        return mx.softmax(x, axis=axis)
-    e = x - mx.stop_gradient(mx.max(x, axis=axis, keepdims=True))
-    e = mx.exp(e) if _fusing() else exp(e)
-    return e / mx.sum(e, axis=axis, keepdims=True)
+        return mx.softmax(x, axis=-1)
+    if _fusing():
+        return _softmax_fused(x)
+    e = exp(x - mx.stop_gradient(mx.max(x, axis=-1, keepdims=True)))
+    return e / mx.sum(e, axis=-1, keepdims=True)
+
+
+# -- compiled forms ---------------------------------------------------------------------------
+# Written with explicit gradients so that no transcendental result is shared between the
+# forward and backward graphs: a shared node is materialised on its own, outside any fused
+# loop, by MLX's slow scalar kernel. The backward recomputes sigmoid in a different form so
+# that compilation does not merge it with the forward's.
+
+@mx.custom_function
+def _swiglu_fused(gate: mx.array, up: mx.array) -> mx.array:
+    return gate * mx.sigmoid(gate) * up
+
+
+@_swiglu_fused.vjp
+def _swiglu_fused_vjp(primals, cotangent, output):
+    gate, up = primals
+    s = 1 / (1 + mx.exp(-gate))
+    d_up = cotangent * gate * s
+    d_gate = cotangent * up * s * (1 + gate * (1 - s))
+    return d_gate, d_up
+
+
+@mx.custom_function
+def _softmax_fused(x: mx.array) -> mx.array:
+    e = mx.exp(x - mx.max(x, axis=-1, keepdims=True))
+    return e / mx.sum(e, axis=-1, keepdims=True)
+
+
+@_softmax_fused.vjp
+def _softmax_fused_vjp(primals, cotangent, output):
+    return output * (cotangent - mx.sum(cotangent * output, axis=-1, keepdims=True))

@@ -99,7 +99,7 @@ class SwiGLU(nn.Module):
         # Two matmuls on the halves of [gate|up] rather than one and a split: contiguous
         # operands for the SiLU product (see Attention).
         w_gate, w_up = mx.split(self.gate_up_proj.weight, 2, axis=0)
-        return self.down_proj(fastmath.silu(x @ w_gate.T) * (x @ w_up.T))
+        return self.down_proj(fastmath.swiglu(x @ w_gate.T, x @ w_up.T))
 
 
 class Block(nn.Module):

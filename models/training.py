@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +17,11 @@ import mlx.core as mx
 import numpy as np
 from mlx.utils import tree_flatten, tree_map, tree_unflatten
 
+from models import fastmath
 from models.act import Carry, act_train_segment, initial_carry, predict, refill
-from models.checkpoint import RunDir, apply_arrays, model_arrays, numpy_rng_state, restore_numpy_rng
+from models.checkpoint import RunDir, all_finite, apply_arrays, model_arrays, numpy_rng_state, restore_numpy_rng
 from models.config import HRMConfig
+from models.cpu_jit import use_compile
 from models.errors import ModelError
 from models.hrm import HRM
 from models.losses import IGNORE_LABEL
@@ -67,7 +71,50 @@ class BatchSource(Protocol):
 
 
 class NonFiniteLoss(ModelError):
-    """Raised instead of writing poisoned weights when the loss becomes NaN or inf."""
+    """Raised instead of writing poisoned weights when the loss becomes NaN or inf.
+
+    The run stops rather than rolling back: the same data would poison the same weights
+    again, so the user chooses what to change (usually a lower --lr) and resumes from the
+    last checkpoint, which `Trainer.save` guarantees is finite."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT (Ctrl-C) or SIGTERM stopped `run_steps`; `saved` says whether a checkpoint of
+    the step reached was written (False only when a second signal cut a step short)."""
+
+    def __init__(self, signum: int, step: int, saved: bool):
+        super().__init__(f"{signal.Signals(signum).name} at step {step}")
+        self.signum, self.step, self.saved = signum, step, saved
+
+
+class _DeferredSignals:
+    """While training, the first SIGINT/SIGTERM only asks the loop to stop at the next step
+    boundary, so the checkpoint written on the way out holds one consistent step (weights,
+    optimiser, carry, data position). A second signal interrupts at once, without saving.
+    Handlers are only installed from the main thread (Python delivers signals there)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, trainer: "Trainer"):
+        self.trainer = trainer
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_DeferredSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame) -> None:
+        if self.received is not None:
+            raise TrainingInterrupted(signum, self.trainer.step, saved=False)
+        self.received = signum
+
+    def __exit__(self, *exc) -> bool:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        return False
 
 
 def evaluate_exact(model: HRM, batch: dict[str, np.ndarray], max_segments: int | None = None,
@@ -104,6 +151,7 @@ class Trainer:
         self.ema: dict[str, mx.array] | None = None
         self.carry: Carry | None = None
         self._grad_fn = mx.value_and_grad(self._loss, argnums=(0, 1))
+        self._compiled = None  # (optimiser state id, compiled step), see _step_function
 
     # -- one optimiser step ---------------------------------------------------------------
     def _loss(self, params, puzzle_rows, carry_arrays, explore_u, explore_steps):
@@ -113,27 +161,54 @@ class Trainer:
         # The reference backpropagates loss / global_batch_size.
         return loss / carry.inputs.shape[0], metrics, new_carry.arrays()
 
+    def _optimise(self, carry_arrays, batch, explore_u, explore_steps):
+        """Refill, forward, backward and the AdamATan2 update of one step: everything that can
+        run as one compiled graph (the sparse SignSGD update needs the ids on the host)."""
+        model = self.model
+        carry = refill(model, Carry.from_arrays(carry_arrays), batch)
+        rows = model.puzzle_rows(carry.puzzle_identifiers)
+        (loss, metrics, new_carry), (grads, row_grads) = self._grad_fn(
+            model.trainable_parameters(), rows, carry.arrays(), explore_u, explore_steps)
+        self.optimizer.update(model, grads)
+        return loss, metrics, new_carry, row_grads, carry.puzzle_identifiers
+
+    def _step_function(self):
+        """`_optimise`, compiled when that pays (models/cpu_jit.py). The model and optimiser
+        state are declared inputs and outputs, so every call reads the live weights (an
+        undeclared capture would freeze them at the first call); resuming replaces the optimiser
+        state object, which rebuilds the compiled function."""
+        if not use_compile():
+            return self._optimise
+        key = id(self.optimizer.state)
+        if self._compiled is None or self._compiled[0] != key:
+            self.optimizer.init(self.model.trainable_parameters())  # every state leaf exists before tracing
+            state = [self.model.state, self.optimizer.state]
+
+            def traced(*args):
+                with fastmath.fused():
+                    return self._optimise(*args)
+
+            self._compiled = (key, mx.compile(traced, inputs=state, outputs=state))
+        return self._compiled[1]
+
     def train_step(self) -> dict[str, float]:
         cfg, model = self.cfg, self.model
         batch = self.source.next_batch()
         if self.carry is None:
             self.carry = initial_carry(model, batch)
-        carry = refill(model, self.carry, batch)
-        B = carry.inputs.shape[0]
+        B = self.carry.inputs.shape[0]
         explore_u = mx.array(self.rng.random(B).astype(np.float32))
         explore_steps = mx.array(self.rng.integers(2, model.config.halt_max_steps + 1, size=B).astype(np.int32))
-        rows = model.puzzle_rows(carry.puzzle_identifiers)
-        (loss, metrics, new_carry), (grads, row_grads) = self._grad_fn(
-            model.trainable_parameters(), rows, carry.arrays(), explore_u, explore_steps)
-
         lr = learning_rate(self.step, cfg.lr, cfg.lr_warmup_steps, cfg.total_steps, cfg.lr_min_ratio, cfg.lr_schedule)
         self.optimizer.learning_rate = lr
-        self.optimizer.update(model, grads)
+        batch = {k: mx.array(batch[k], dtype=mx.int32) for k in ("inputs", "labels", "puzzle_identifiers")}
+        loss, metrics, new_carry, row_grads, ids = self._step_function()(
+            self.carry.arrays(), batch, explore_u, explore_steps)
         if model.config.puzzle_emb_ndim > 0:
             p_lr = learning_rate(self.step, cfg.puzzle_emb_lr, cfg.lr_warmup_steps, cfg.total_steps,
                                  cfg.lr_min_ratio, cfg.lr_schedule)
             model.puzzle_emb = sign_sgd_sparse_update(
-                model.puzzle_emb, np.array(carry.puzzle_identifiers), row_grads, p_lr, cfg.puzzle_emb_weight_decay)
+                model.puzzle_emb, np.array(ids), row_grads, p_lr, cfg.puzzle_emb_weight_decay)
         self.carry = Carry.from_arrays(new_carry)
         if cfg.ema_decay > 0:
             self._update_ema()
@@ -174,7 +249,10 @@ class Trainer:
     def run_steps(self, num_steps: int | None = None, time_limit: float | None = None,
                   should_stop: Callable[[], bool] | None = None) -> None:
         """Train until total_steps (or num_steps more, or time_limit seconds), logging,
-        evaluating and checkpointing on the way; saves a checkpoint when stopping."""
+        evaluating and checkpointing on the way; saves a checkpoint when stopping.
+
+        SIGINT and SIGTERM stop at the next step boundary, save, and raise
+        TrainingInterrupted (a KeyboardInterrupt)."""
         if self.run:
             self.run.create()
         target = self.cfg.total_steps if num_steps is None else min(self.cfg.total_steps, self.step + num_steps)
@@ -182,8 +260,8 @@ class Trainer:
         base_elapsed = self.elapsed
         window: list[dict[str, float]] = []
         window_start = time.monotonic()
-        try:
-            while self.step < target:
+        with _DeferredSignals(self) as signals:
+            while self.step < target and signals.received is None:
                 if time_limit is not None and time.monotonic() - start >= time_limit:
                     break
                 if should_stop is not None and should_stop():
@@ -201,12 +279,10 @@ class Trainer:
                     self._log(record)
                 if self.run and self.step % self.cfg.checkpoint_every == 0:
                     self.save()
-        except KeyboardInterrupt:
             if self.run:
                 self.save()
-            raise
-        if self.run:
-            self.save()
+        if signals.received is not None:
+            raise TrainingInterrupted(signals.received, self.step, saved=self.run is not None)
 
     def _summarise(self, window: list[dict[str, float]], seconds: float) -> dict[str, Any]:
         record: dict[str, Any] = {"step": self.step, "wall_time": round(self.elapsed, 2)}
@@ -239,6 +315,9 @@ class Trainer:
             arrays["carry"] = self.carry.arrays()
         if self.ema is not None:
             arrays["ema"] = self.ema
+        if not all_finite(arrays["model"]) or not all_finite(arrays.get("ema", {})):
+            raise NonFiniteLoss(f"the weights became NaN or inf at step {self.step}; stopped without "
+                                "saving (the last checkpoint is intact; try a lower --lr)")
         state = {
             "step": self.step,
             "elapsed": self.elapsed,
@@ -261,6 +340,10 @@ class Trainer:
         if state.get("model_config") != self.model_config.to_dict():
             raise ModelError(f"{self.run.path} was trained with a different model config; "
                              "use another --run directory or the same options")
+        missing = [f"{name}.safetensors" for name in ("optimizer",) if name not in groups]
+        missing += [f"state.json '{key}'" for key in ("rng", "source") if key not in state]
+        if missing:
+            raise ModelError(f"checkpoint {ckpt} cannot be resumed: it lacks {', '.join(missing)}")
         apply_arrays(self.model, groups["model"], str(ckpt / "model.safetensors"))
         opt_state = tree_unflatten(list(groups["optimizer"].items()))
         self.optimizer.init(self.model.trainable_parameters())
