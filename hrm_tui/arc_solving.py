@@ -31,7 +31,7 @@ REFERENCE_SCORES = (("HRM paper (27M parameters, ARC-AGI-1)", 0.403),
 
 
 @dataclass
-class TestAnswer:
+class ArcAnswer:
     """Two attempts for one test input, and how they were reached."""
 
     task: str
@@ -89,18 +89,18 @@ def final_predictions(model, inputs: np.ndarray, identifiers: np.ndarray, max_se
 
 def answer_tasks(model, tasks: list[ArcTask], max_segments: int | None = None, batch_size: int = 64,
                  on_progress: Callable[[int], None] | None = None,
-                 on_start: Callable[[int], None] | None = None) -> list[TestAnswer]:
+                 on_start: Callable[[int], None] | None = None) -> list[ArcAnswer]:
     """Voted attempts for every test input of `tasks`, in order; a test input larger than the
     model's canvas gets placeholder attempts (voted 0) instead of an error."""
     info = ArcModelInfo.from_config(model.config)
     segments = max_segments or model.config.halt_max_steps
-    answers: list[TestAnswer] = []
+    answers: list[ArcAnswer] = []
     rows: list[tuple[int, Any]] = []  # (answer index, view)
     inputs: list[np.ndarray] = []
     for task in tasks:
         views, learned = info.views_for(task.name)
         for index, pair in enumerate(task.test):
-            answer = TestAnswer(task.name, index, pair.input, [], 0, 0, learned, segments, pair.output)
+            answer = ArcAnswer(task.name, index, pair.input, [], 0, 0, learned, segments, pair.output)
             if fits(pair.input, info.canvas):
                 answer.views = len(views)
                 for view in views:
@@ -124,9 +124,9 @@ def answer_tasks(model, tasks: list[ArcTask], max_segments: int | None = None, b
 
 # -- scoring ----------------------------------------------------------------------------------
 
-def score(answers: list[TestAnswer]) -> dict[str, Any]:
+def score(answers: list[ArcAnswer]) -> dict[str, Any]:
     """pass@2 as the benchmark computes it, with a cell-level figure and coverage counts."""
-    by_task: dict[str, list[TestAnswer]] = {}
+    by_task: dict[str, list[ArcAnswer]] = {}
     for answer in answers:
         by_task.setdefault(answer.task, []).append(answer)
     task_scores = [float(np.mean([bool(a.correct) for a in group])) for group in by_task.values()]
@@ -142,7 +142,7 @@ def score(answers: list[TestAnswer]) -> dict[str, Any]:
     }
 
 
-def _cell_accuracy(answer: TestAnswer) -> float:
+def _cell_accuracy(answer: ArcAnswer) -> float:
     """Cells of the first attempt equal to the answer's (0 when its size is wrong)."""
     first, expected = answer.attempts[0], answer.expected
     return float((first == expected).mean()) if first.shape == expected.shape else 0.0
@@ -277,7 +277,7 @@ def check_fits(model, task: ArcTask) -> None:
 
 
 def solve_arc_cli(puzzle: str | None, file: Path | None, jsonl: bool, weights: Path | None,
-                  max_segments: int | None) -> list[TestAnswer]:
+                  max_segments: int | None) -> list[ArcAnswer]:
     from hrm_tui.model_store import load_model
 
     task = find_task(puzzle, file)
@@ -288,7 +288,7 @@ def solve_arc_cli(puzzle: str | None, file: Path | None, jsonl: bool, weights: P
     return answers
 
 
-def print_answers(task: ArcTask, answers: list[TestAnswer], jsonl: bool) -> None:
+def print_answers(task: ArcTask, answers: list[ArcAnswer], jsonl: bool) -> None:
     if jsonl:
         for answer in answers:
             sys.stdout.write(json.dumps(answer.record()) + "\n")
