@@ -47,7 +47,7 @@ async def test_solve_an_arc_task(tiny_weights, task_file):
         app.screen.open_path(task_file)
         await solve(pilot)
         assert len(app.screen.trajectory.coarse) == 4
-        assert "Answer (seg 4): ✗" in str(app.screen.query_one("#status").render())
+        assert "Answer (segment 4): ✗" in str(app.screen.query_one("#status").render())
 
 
 @pilot_test

@@ -57,7 +57,7 @@ async def test_solve_a_maze_and_check_the_verdict(tiny_weights):
         screen = app.screen
         assert len(screen.trajectory.coarse) == 4
         status = str(screen.query_one("#status").render())
-        assert "Answer (seg 4): ✗" in status
+        assert "Answer (segment 4): ✗" in status
 
 
 @pilot_test

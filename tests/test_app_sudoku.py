@@ -82,7 +82,7 @@ async def test_solve_then_step_scrub_and_inner_cycles(tiny_weights):
         await pilot.press("right_square_bracket")
         frame = screen.current_frame()[0]
         assert (frame.segment, frame.level, frame.update) == (2, "L", 1)
-        assert "Segment 2 of 4" in str(screen.query_one("#status").render())
+        assert "H at 2" in str(screen.query_one("#status").render())
 
 
 @pilot_test

@@ -33,6 +33,7 @@ DIALOG_CSS = """
 }
 {name} .dialog-hint {
     color: $foreground 60%;
+    width: 1fr;
 }
 {name} .dialog-buttons {
     height: auto;
@@ -147,7 +148,8 @@ class PathScreen(ModalScreen[Path | None]):
     """
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "PathScreen") + """
-    PathScreen DirectoryTree { height: 14; }
+    PathScreen > Vertical { height: 90%; }
+    PathScreen DirectoryTree { height: 1fr; min-height: 3; }
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 

@@ -31,10 +31,10 @@ def model_markdown(kind: str, loaded: LoadedModel | None, error: str | None) -> 
 HELP_INTRO = """\
 # Watching HRM think
 
-A **Hierarchical Reasoning Model** thinks in *segments*. In every segment a fast low-level
-module **L** updates several times, then the slow high-level module **H** updates once
-(H_cycles x L_cycles updates in all). After each segment the model decodes its answer from
-**H**, and a small Q-head decides whether to **halt** (Q-halt > Q-continue) or think on.
+A **Hierarchical Reasoning Model** thinks in *segments*. Within a segment the fast low-level
+module **L** updates L_cycles times for every update of the slow high-level module **H**,
+which updates H_cycles times. After each segment the model decodes its answer from **H**,
+and a small Q-head decides whether to **halt** (Q-halt > Q-continue) or think on.
 
 - **Puzzle**: the input. Givens are bold, your own digits blue and italic, conflicts red.
 - **H · answer**: H decoded to a grid. Cells that changed since the previous frame are

@@ -57,25 +57,36 @@ class PuzzleScreen(Screen):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     BINDINGS = [
-        Binding("enter", "solve", "Solve", id="solve"),
-        Binding("space", "play_pause", "Play/Pause", id="play"),
-        Binding("right_square_bracket", "step(1)", "Step", key_display="]", id="step"),
-        Binding("left_square_bracket", "step(-1)", "Back", key_display="[", id="back"),
-        Binding("home", "seek('start')", "First frame", show=False, id="first"),
-        Binding("end", "seek('end')", "Last frame", show=False, id="last"),
-        Binding("plus,equals_sign", "speed(1)", "Faster", show=False, key_display="+", id="faster"),
-        Binding("minus", "speed(-1)", "Slower", show=False, key_display="-", id="slower"),
-        Binding("i", "toggle_inner", "Inner steps", show=False, id="inner"),
-        Binding("a", "toggle_halt_mode", "Halt mode", show=False, id="halt-mode"),
-        Binding("v", "cycle_view", "H/L view", show=False, id="view"),
-        Binding("escape", "stop", "Stop", show=False, id="stop"),
-        Binding("n", "new", "New", id="new"),
-        Binding("o", "open", "Open", id="open"),
-        Binding("p", "paste", "Paste", show=False, id="paste"),
-        Binding("c", "clear", "Clear", show=False, id="clear"),
-        Binding("w", "weights", "Weights", show=False, id="weights"),
-        Binding("m", "model_info", "Model card", show=False, id="model"),
-        Binding("r", "record", "Record", show=False, id="record"),
+        Binding("enter", "solve", "Solve", id="solve",
+                tooltip="Run the model on the puzzle, one ACT segment at a time"),
+        Binding("space", "play_pause", "Play/Pause", id="play", tooltip="Play or pause the trace"),
+        Binding("right_square_bracket", "step(1)", "Step", key_display="]", id="step",
+                tooltip="One frame forward"),
+        Binding("left_square_bracket", "step(-1)", "Back", key_display="[", id="back",
+                tooltip="One frame back"),
+        Binding("home", "seek('start')", "First frame", show=False, id="first", tooltip="Go to the first segment"),
+        Binding("end", "seek('end')", "Last frame", show=False, id="last", tooltip="Go to the last segment"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", show=False, key_display="+", id="faster",
+                tooltip="Play more frames per second"),
+        Binding("minus", "speed(-1)", "Slower", show=False, key_display="-", id="slower",
+                tooltip="Play fewer frames per second"),
+        Binding("i", "toggle_inner", "Inner steps", show=False, id="inner",
+                tooltip="Step through every L and H update inside a segment, or by whole segments"),
+        Binding("a", "toggle_halt_mode", "Halt mode", show=False, id="halt-mode",
+                tooltip="Stop where ACT halts, or run to the maximum number of segments"),
+        Binding("v", "cycle_view", "H/L view", show=False, id="view",
+                tooltip="Show both decodes, only H, or only L"),
+        Binding("escape", "stop", "Stop", show=False, id="stop", tooltip="Stop a running solve; pause playback"),
+        Binding("n", "new", "New", id="new", tooltip="A new puzzle from the generator (or a blank one)"),
+        Binding("o", "open", "Open", id="open", tooltip="Load a puzzle file"),
+        Binding("p", "paste", "Paste", show=False, id="paste", tooltip="Type or paste a puzzle as text"),
+        Binding("c", "clear", "Clear", show=False, id="clear", tooltip="Start from an empty grid"),
+        Binding("w", "weights", "Weights", show=False, id="weights",
+                tooltip="Choose the weights: shipped, any directory, or a training run"),
+        Binding("m", "model_info", "Model card", show=False, id="model",
+                tooltip="The loaded model's size, settings and card"),
+        Binding("r", "record", "Record", show=False, id="record",
+                tooltip="Export this solve as an animated SVG or an asciinema recording"),
     ]
 
     position: reactive[int] = reactive(0, init=False)
@@ -436,25 +447,25 @@ class PuzzleScreen(Screen):
                     text.append("w chooses weights.\n", style="dim")
             text.append("Enter solves. ? shows every key.", style="dim")
             return text
+        # Most important first: short terminals show only the first lines.
+        answer = traj.answer()
+        at_answer = traj.finished and answer is frame
+        if traj.finished and answer is not None:
+            self._append_verdict(text, f"Answer (segment {answer.segment})",
+                                 self.kind.verdict(self.solved_puzzle, answer.h_tokens))
+        if frame.h_tokens is not None and not at_answer:
+            self._append_verdict(text, f"H at {frame.segment}", self.kind.verdict(self.solved_puzzle, frame.h_tokens))
         q = traj.segments[frame.segment - 1]
-        text.append(f"Segment {frame.segment} of {self._segments_total()}")
-        if traj.halted_at:
-            text.append(f" · ACT halted at {traj.halted_at}", style=palette.HALT)
-        elif traj.finished:
-            text.append(f" · no halt in {len(traj.coarse)}")
-        text.append("\n")
         relation = ">" if q.q_halt > q.q_continue else "≤"
         text.append(f"q_halt {q.q_halt:.2f} {relation} q_cont {q.q_continue:.2f} → ")
         text.append("halt" if q.would_halt else "continue", style="bold")
         if q.would_halt and q.q_halt <= q.q_continue:
             text.append(" (last segment)")
         text.append("\n")
-        if frame.h_tokens is not None:
-            self._append_verdict(text, "H now", self.kind.verdict(self.solved_puzzle, frame.h_tokens))
-        answer = traj.answer()
-        if traj.finished and answer is not None:
-            self._append_verdict(text, f"Answer (seg {answer.segment})",
-                                 self.kind.verdict(self.solved_puzzle, answer.h_tokens))
+        if traj.halted_at:
+            text.append(f"ACT halted at segment {traj.halted_at}\n", style=palette.HALT)
+        elif traj.finished:
+            text.append(f"ACT did not halt in {len(traj.coarse)} segments\n")
         if self.solved_puzzle is not self.editor.puzzle:
             text.append("Puzzle edited since; Enter solves again.\n", style="italic")
         text.rstrip()

@@ -31,7 +31,7 @@ class GridEditor(GridView, Generic[P], can_focus=True):
         Binding("down,j", "move(1, 0)", "Down", show=False),
         Binding("left,h", "move(0, -1)", "Left", show=False),
         Binding("right,l", "move(0, 1)", "Right", show=False),
-        Binding("ctrl+z,u", "undo", "Undo", show=False, id="editor.undo"),
+        Binding("ctrl+z,u", "undo", "Undo", show=False, id="editor.undo", tooltip="Undo the last edit"),
     ]
 
     @dataclass
