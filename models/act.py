@@ -12,11 +12,13 @@ batch solver.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Iterator
+from typing import Callable, Iterator
 
 import mlx.core as mx
 import numpy as np
 
+from models import fastmath
+from models.cpu_jit import use_compile
 from models.hrm import HRM
 from models.losses import act_loss, log_probs
 
@@ -128,11 +130,49 @@ class SegmentRecord:
     inner: list[tuple[str, np.ndarray]] = field(default_factory=list)  # ("L"|"H", tokens) per update
 
 
-def _decode_numpy(model: HRM, z: mx.array) -> tuple[np.ndarray, np.ndarray]:
-    lp = log_probs(model.decode(z), model.config.loss_type)
-    tokens = mx.argmax(lp, axis=-1)
-    conf = mx.exp(mx.max(lp, axis=-1))
-    return np.array(tokens, dtype=np.int32), np.array(conf, dtype=np.float32)
+def _decode(model: HRM, logits: mx.array) -> tuple[mx.array, mx.array]:
+    """Argmax tokens and the probability of each."""
+    lp = log_probs(logits, model.config.loss_type)
+    return mx.argmax(lp, axis=-1), mx.exp(mx.max(lp, axis=-1))
+
+
+def _inference_segment(model: HRM, z_H: mx.array, z_L: mx.array, x: mx.array, inner: bool) -> tuple:
+    """One segment and everything `trace` and the solvers read from it, as a flat tuple:
+    z_H, z_L, q_halt, q_continue, H tokens, H confidence, L tokens, L confidence, then (when
+    `inner`) the decoded tokens of every update in `HRM.update_levels` order."""
+    updates: list[mx.array] = []
+    on_update = (lambda level, z: updates.append(mx.argmax(model.decode(z), axis=-1))) if inner else None
+    out = model.segment(z_H, z_L, x, on_update)
+    h_tok, h_conf = _decode(model, out.logits)
+    l_tok, l_conf = _decode(model, model.decode(out.z_L))
+    return (out.z_H, out.z_L, out.q_halt, out.q_continue, h_tok, h_conf, l_tok, l_conf, *updates)
+
+
+def _segment_function(model: HRM, inner: bool = False):
+    """`_inference_segment` for `model`, compiled when that pays (models/cpu_jit.py) and cached
+    on the model. The weights are declared inputs, so a model that keeps training (evaluation
+    during `hrm train`) is always run with its current weights."""
+    if not use_compile():
+        return lambda z_H, z_L, x: _inference_segment(model, z_H, z_L, x, inner)
+    cache = model.__dict__.setdefault("_compiled_segments", {})  # not a Module attribute: no weights
+    if inner not in cache:
+        def traced(z_H, z_L, x):
+            with fastmath.fused():
+                return _inference_segment(model, z_H, z_L, x, inner)
+
+        cache[inner] = mx.compile(traced, inputs=model.state)
+    return cache[inner]
+
+
+def _embed(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray) -> mx.array:
+    return model.input_embeddings(mx.array(inputs), model.puzzle_rows(mx.array(puzzle_identifiers)))
+
+
+def _prepare(model: HRM, inputs, puzzle_identifiers, max_segments):
+    inputs = np.atleast_2d(np.asarray(inputs, dtype=np.int32))
+    if puzzle_identifiers is None:
+        puzzle_identifiers = np.zeros((inputs.shape[0],), dtype=np.int32)
+    return inputs, np.asarray(puzzle_identifiers, dtype=np.int32), max_segments or model.config.halt_max_steps
 
 
 def trace(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None = None,
@@ -140,34 +180,92 @@ def trace(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None 
     """Run ACT segment by segment and yield one record each (evaluation semantics: no
     exploration; runs `max_segments` (default halt_max_steps) and reports where ACT halts)."""
     cfg = model.config
-    inputs = np.atleast_2d(np.asarray(inputs, dtype=np.int32))
+    inputs, puzzle_identifiers, max_segments = _prepare(model, inputs, puzzle_identifiers, max_segments)
     B = inputs.shape[0]
-    if puzzle_identifiers is None:
-        puzzle_identifiers = np.zeros((B,), dtype=np.int32)
-    max_segments = max_segments or cfg.halt_max_steps
-    x = model.input_embeddings(mx.array(inputs), model.puzzle_rows(mx.array(puzzle_identifiers)))
+    x = _embed(model, inputs, puzzle_identifiers)
     z_H, z_L = model.initial_state(B)
+    step = _segment_function(model, inner_cycles)
+    levels = model.update_levels() if inner_cycles else []
     halted_at = np.zeros((B,), dtype=np.int32)
     for seg in range(1, max_segments + 1):
-        inner: list[tuple[str, mx.array]] = []
-        on_update = (lambda level, z: inner.append((level, mx.argmax(model.decode(z), axis=-1)))) \
-            if inner_cycles else None
-        out = model.segment(z_H, z_L, x, on_update)
-        z_H, z_L = out.z_H, out.z_L
-        mx.eval(z_H, z_L, out.q_halt, out.q_continue)
-        h_tok, h_conf = _decode_numpy(model, z_H)
-        l_tok, l_conf = _decode_numpy(model, z_L)
-        qh = np.array(out.q_halt, dtype=np.float32)
-        qc = np.array(out.q_continue, dtype=np.float32)
+        outs = step(z_H, z_L, x)
+        mx.eval(outs)
+        z_H, z_L = outs[0], outs[1]
+        qh, qc, h_tok, h_conf, l_tok, l_conf = (np.array(a) for a in outs[2:8])
         would_halt = (qh > qc) | (seg >= cfg.halt_max_steps)
         halted_at = np.where((halted_at == 0) & would_halt, seg, halted_at)
         yield SegmentRecord(
-            segment=seg, h_tokens=h_tok, l_tokens=l_tok, h_confidence=h_conf, l_confidence=l_conf,
-            q_halt_logit=qh, q_continue_logit=qc,
+            segment=seg, h_tokens=h_tok.astype(np.int32), l_tokens=l_tok.astype(np.int32),
+            h_confidence=h_conf, l_confidence=l_conf, q_halt_logit=qh, q_continue_logit=qc,
             q_halt_prob=1 / (1 + np.exp(-qh)), q_continue_prob=1 / (1 + np.exp(-qc)),
             would_halt=would_halt, halted_at=halted_at.copy(),
-            inner=[(level, np.array(tok, dtype=np.int32)) for level, tok in inner],
+            inner=[(level, np.array(tok, dtype=np.int32)) for level, tok in zip(levels, outs[8:])],
         )
+
+
+def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None = None,
+                  slots: int = 64, max_segments: int | None = None, stop_at_halt: bool = True,
+                  on_progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Solve N puzzles with `slots` batch rows in flight: when a row halts, its puzzle's answer
+    is taken and the row starts the next puzzle, so no row idles until the slowest puzzle of a
+    fixed batch is done (the reference code runs every puzzle for the maximum segments).
+
+    Per puzzle the result is what `predict` gives: ACT halts at the first segment where
+    q_halt > q_continue (or at halt_max_steps); the prediction is the H decode of that segment,
+    or of segment `max_segments` if ACT has not halted by then. With `stop_at_halt=False`
+    every puzzle runs `max_segments`. Returns (predictions (N, S) int32, segments run (N,),
+    ACT's halting segment (N,), 0 where it did not halt). `on_progress(k)` reports k more
+    puzzles finished. When the queue is empty the batch halves as rows fall idle.
+    """
+    cfg = model.config
+    inputs, puzzle_identifiers, max_segments = _prepare(model, inputs, puzzle_identifiers, max_segments)
+    n = inputs.shape[0]
+    predictions = np.zeros_like(inputs)
+    used = np.zeros((n,), dtype=np.int32)
+    halted_at = np.zeros((n,), dtype=np.int32)
+    if n == 0:
+        return predictions, used, halted_at
+    step = _segment_function(model)
+    width = max(1, min(slots, n))
+    puzzle = np.full((width,), -1)  # the puzzle each row works on, -1 when idle
+    segments = np.zeros((width,), dtype=np.int32)
+    z_H, z_L = model.initial_state(width)
+    queued = 0
+    while True:
+        idle = np.flatnonzero(puzzle < 0)[: n - queued]
+        if len(idle):
+            puzzle[idle] = np.arange(queued, queued + len(idle))
+            queued += len(idle)
+            segments[idle] = 0
+            fresh = np.zeros((width,), dtype=bool)
+            fresh[idle] = True
+            z_H, z_L = model.reset_state(mx.array(fresh), z_H, z_L)
+        rows = np.maximum(puzzle, 0)  # idle rows compute a harmless copy of puzzle 0
+        outs = step(z_H, z_L, _embed(model, inputs[rows], puzzle_identifiers[rows]))
+        z_H, z_L = outs[0], outs[1]
+        q_halt, q_continue, tokens = (np.array(a) for a in outs[2:5])
+        active = puzzle >= 0
+        segments[active] += 1
+        halts = active & ((q_halt > q_continue) | (segments >= cfg.halt_max_steps))
+        first = halts & (halted_at[rows] == 0)
+        halted_at[puzzle[first]] = segments[first]
+        done = active & (segments >= max_segments)
+        if stop_at_halt:
+            done |= halts
+        predictions[puzzle[done]] = tokens[done]
+        used[puzzle[done]] = segments[done]
+        puzzle[done] = -1
+        if on_progress and done.any():
+            on_progress(int(done.sum()))
+        busy = np.flatnonzero(puzzle >= 0)
+        if queued == n:
+            if len(busy) == 0:
+                return predictions, used, halted_at
+            if len(busy) <= width // 2:  # halve the batch; a few shapes only, so few recompiles
+                width //= 2
+                keep = np.concatenate([busy, np.flatnonzero(puzzle < 0)])[:width]
+                puzzle, segments = puzzle[keep], segments[keep]
+                z_H, z_L = z_H[mx.array(keep)], z_L[mx.array(keep)]
 
 
 def predict(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None = None,

@@ -12,7 +12,7 @@ MLX offers no switch for its compiler flags, so `ensure_fast_jit` puts a `g++` w
 appends them first on PATH, and points TMPDIR (where MLX caches its kernels, one library per
 kernel name) at a private directory keyed by the flags, so kernels built with other flags are
 never mixed in and other MLX programs never pick ours up. Python's own temporary directory is
-pinned first, so `tempfile` is unaffected. ``HRM_JIT=off`` disables all of it; machines with no
+pinned first (and passed to child processes in HRM_ORIGINAL_TMPDIR), so `tempfile` is unaffected. ``HRM_JIT=off`` disables all of it; machines with no
 g++ simply keep MLX's uncompiled ops (MLX skips compilation there).
 """
 
@@ -28,6 +28,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+_ORIGINAL_TMPDIR = "HRM_ORIGINAL_TMPDIR"
 FLAGS = ("-march=native", "-fno-math-errno", "-fno-trapping-math", "-finline-limit=10000")
 
 
@@ -84,7 +85,11 @@ def _install() -> JitInfo:
         return JitInfo(active=False, reason="disabled by HRM_JIT")
     if not sys.platform.startswith("linux"):
         return JitInfo(active=False, reason=f"not needed on {sys.platform}")
-    compiler = shutil.which("g++")
+    cache = _cache_dir()
+    # A child of a process that installed the wrapper inherits it on PATH: look past it.
+    search = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                             if d and not Path(d).is_relative_to(cache))
+    compiler = shutil.which("g++", path=search)
     if compiler is None:
         return JitInfo(active=False, reason="no g++: MLX runs CPU ops uncompiled")
     compiler = os.path.realpath(compiler)
@@ -92,22 +97,47 @@ def _install() -> JitInfo:
 
     key_material = "\0".join([compiler, *FLAGS, mx.__version__, platform.machine()])
     key = hashlib.sha256(key_material.encode()).hexdigest()[:12]
-    root = _cache_dir() / key
-    bin_dir, tmp_dir = root / "bin", root / "tmp"
+    bin_dir, tmp_dir = cache / key / "bin", cache / key / "tmp"
     bin_dir.mkdir(parents=True, exist_ok=True)
     tmp_dir.mkdir(parents=True, exist_ok=True)
     wrapper = bin_dir / "g++"
-    script = f'#!/bin/sh\nexec "{compiler}" "$@" {" ".join(FLAGS)}\n'
+    script = _WRAPPER.format(compiler=compiler, flags=" ".join(FLAGS))
     if not wrapper.is_file() or wrapper.read_text() != script:
         staging = bin_dir / f".g++.{os.getpid()}"
         staging.write_text(script)
         staging.chmod(0o755)
         os.replace(staging, wrapper)
-    tempfile.gettempdir()  # pin Python's temp dir before TMPDIR changes
-    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    # Python's temporary files stay where they were, also in child processes that inherit TMPDIR.
+    original = os.environ.setdefault(_ORIGINAL_TMPDIR, tempfile.gettempdir())
+    tempfile.tempdir = original
+    os.environ["PATH"] = os.pathsep.join([str(bin_dir), search])
     os.environ["TMPDIR"] = str(tmp_dir)
     return JitInfo(active=True, compiler=compiler, flags=" ".join(FLAGS),
                    kernel_dir=str(tmp_dir / "mlx" / mx.__version__ / "cpu"))
+
+
+# MLX runs `g++ ... "<dir>/<kernel>.cpp" -o "<dir>/lib<kernel>.so"`. The wrapper adds the flags,
+# builds into a private file and renames it into place, so processes compiling the same kernel
+# at once never load a half-written library; a retry covers a source file another process is
+# rewriting (with identical text) at that moment.
+_WRAPPER = """#!/bin/sh
+out=
+prev=
+count=$#
+for arg in "$@"; do
+  if [ "$prev" = "-o" ]; then out=$arg; arg="$arg.$$.tmp"; fi
+  set -- "$@" "$arg"
+  prev=$arg
+done
+shift "$count"
+if [ -z "$out" ]; then exec "{compiler}" "$@"; fi
+for attempt in 1 2 3; do
+  if "{compiler}" "$@" {flags}; then mv -f "$out.$$.tmp" "$out"; exit 0; fi
+  rm -f "$out.$$.tmp"
+  sleep 1
+done
+exit 1
+"""
 
 
 def _cache_dir() -> Path:

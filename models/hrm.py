@@ -102,6 +102,10 @@ class HRM(nn.Module):
             on_update("H", z_H)
         return z_H, z_L
 
+    def update_levels(self) -> list[str]:
+        """The level ("L" or "H") of each update `cycles` makes, in order."""
+        return (["L"] * self.config.L_cycles + ["H"]) * self.config.H_cycles
+
     def decode(self, z: mx.array) -> mx.array:
         """Token logits for the puzzle positions of a state (z_H, or z_L for visualisation)."""
         return self.lm_head(z[:, self.config.puzzle_emb_len:])
