@@ -109,7 +109,8 @@ def answer_tasks(model, tasks: list[ArcTask], max_segments: int | None = None, b
             answers.append(answer)
     if on_start:
         on_start(len(rows))
-    tokens, q_halt = final_predictions(model, np.array(inputs, np.int32).reshape(len(inputs), -1),
+    inputs_array = np.stack(inputs) if inputs else np.zeros((0, info.canvas ** 2), np.int32)
+    tokens, q_halt = final_predictions(model, inputs_array,
                                        np.array([view.identifier for _, view in rows], np.int32),
                                        max_segments, batch_size, on_progress)
     candidates: list[list] = [[] for _ in answers]

@@ -92,6 +92,14 @@ def test_trained_tasks_answer_new_inputs_through_their_learned_views(pretrained)
     assert score(answers)["pass_at_2"] >= 0.9
 
 
+def test_a_test_input_larger_than_the_canvas_gets_placeholder_attempts_not_an_error(pretrained):
+    directory, _ = pretrained
+    big = np.ones((6, 6), np.uint8)
+    (answer,) = answer_tasks(load_weights(directory), [ArcTask("big", (), (Pair(big, 2 * big),))])
+    assert answer.views == 0 and answer.voted == 0 and not answer.correct
+    assert [a.shape for a in answer.attempts] == [(6, 6), (6, 6)]
+
+
 def test_adaptation_learns_an_unseen_task_from_its_demonstrations(pretrained):
     directory, _ = pretrained
     base = load_weights(directory)
