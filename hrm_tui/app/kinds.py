@@ -281,27 +281,39 @@ def arc_canvas_extent(canvas: np.ndarray, fallback: tuple[int, int]) -> tuple[in
     return (height, width) if height and width else fallback
 
 
+def _full_canvas(tokens: np.ndarray) -> np.ndarray:
+    """Tokens of any square ARC canvas as the 30x30 one (see `hrm_tui.arc_model.full_canvas`)."""
+    from hrm_tui.arc_model import full_canvas
+
+    return full_canvas(tokens, int(round(np.sqrt(np.asarray(tokens).size))))
+
+
 class ArcKind:
     name: ClassVar[str] = "arc"
     title: ClassVar[str] = "ARC"
 
     def model_input(self, puzzle: ArcPuzzle, config) -> tuple[np.ndarray, int]:
-        from puzzles.arc import tokens as arc_tokens
+        """The test input in the task's first view: the identity transform, on the puzzle
+        embedding row the model learned for this task (row 0 for a task it never saw)."""
+        from hrm_tui.arc_model import ArcModelInfo, encode
 
-        _check_seq_len(config, arc_tokens.SEQ_LEN, "the 30x30 ARC canvas")
-        return arc_tokens.encode_grid(puzzle.grid), task_identifier(config, puzzle.task)
+        info = ArcModelInfo.from_config(config)
+        view = info.views_for(puzzle.task.name)[0][0]
+        return encode(view.transform.apply(puzzle.grid), info.canvas), view.identifier
 
     def input_picture(self, puzzle: ArcPuzzle) -> Picture:
         return grid_picture(puzzle.grid)
 
     def picture(self, puzzle: ArcPuzzle, tokens: np.ndarray | None,
                 confidence: np.ndarray | None = None, previous: np.ndarray | None = None) -> Picture:
-        from puzzles.arc.tokens import CANVAS
-
+        """The canvas cropped to the grid size the prediction states (leniently: a malformed
+        prediction still shows its colours)."""
         if tokens is None:
             return self.input_picture(puzzle)
-        canvas = np.asarray(tokens).reshape(CANVAS, CANVAS)
+        side = int(round(np.sqrt(tokens.size)))
+        canvas = _full_canvas(tokens).reshape(30, 30)
         height, width = arc_canvas_extent(canvas, puzzle.grid.shape)
+        height, width = min(height, side), min(width, side)
         crop = canvas[:height, :width]
         changed, low = _changed_and_low(crop, _crop_square(previous, height, width),
                                         _crop_square(confidence, height, width))
@@ -310,10 +322,7 @@ class ArcKind:
             row = []
             for c in range(width):
                 token = int(crop[r, c])
-                if token >= 2:
-                    cell = arc_cell(token - 2)
-                else:
-                    cell = Cell("·", palette.PAD, "·")
+                cell = arc_cell(token - 2) if token >= 2 else Cell("·", palette.PAD, "·")
                 if changed[r, c] or low[r, c]:
                     glyph = "•" if changed[r, c] else "░"
                     cell = Cell(glyph, cell.style + palette.MARK_ON_TILE + _marks(changed[r, c], low[r, c], True),
@@ -322,18 +331,17 @@ class ArcKind:
             rows.append(tuple(row))
         return Picture(tuple(rows), tiles=True)
 
-    def answer(self, tokens: np.ndarray) -> np.ndarray:
-        """The decoded grid; PuzzleError when the tokens are not a well-formed grid."""
-        from puzzles.arc.tokens import decode_grid
-
-        return decode_grid(tokens)
-
     def verdict(self, puzzle: ArcPuzzle, tokens: np.ndarray) -> Verdict:
+        from puzzles.arc import check_answer, decode_grid
+
         try:
-            grid = self.answer(tokens)
+            grid = decode_grid(_full_canvas(tokens))
         except PuzzleError as exc:
             return Verdict(False, f"not a grid yet: {exc}")
-        return compare_grids(grid, puzzle.known_output)
+        if puzzle.known_output is None:
+            return Verdict(False, f"a {grid.shape[0]}x{grid.shape[1]} grid; no known answer to check")
+        verdict = check_answer(puzzle.known_output, grid)
+        return Verdict(True, "matches the known answer") if verdict.ok else verdict
 
     def checkable(self, puzzle: ArcPuzzle) -> bool:
         return puzzle.known_output is not None
@@ -341,28 +349,14 @@ class ArcKind:
     def text(self, puzzle: ArcPuzzle) -> str:
         return "\n".join("".join(str(v) for v in row) for row in puzzle.grid.tolist())
 
+    def attempts(self, model, puzzle: ArcPuzzle):
+        """Two attempts voted over every view of the task, as `hrm solve arc` answers
+        (an `hrm_tui.arc_solving.ArcAnswer`). Runs the model once per view: call it in a worker."""
+        from hrm_tui.arc_solving import answer_tasks
+        from puzzles.arc import ArcTask, Pair
 
-def compare_grids(grid: np.ndarray, known: np.ndarray | None) -> Verdict:
-    """An ARC answer against the known output (if any)."""
-    h, w = grid.shape
-    if known is None:
-        return Verdict(False, f"a {h}x{w} grid; no known answer to check against")
-    if grid.shape != known.shape:
-        return Verdict(False, f"{h}x{w} grid, the answer is {known.shape[0]}x{known.shape[1]}")
-    wrong = int(np.count_nonzero(grid != known))
-    if wrong:
-        return Verdict(False, f"{wrong} of {grid.size} cells differ from the answer")
-    return Verdict(True, "matches the known answer")
-
-
-def task_identifier(config, task) -> int:
-    """The puzzle-embedding row a model learned for this task, 0 when it has none.
-
-    Models trained on ARC record their task names in `config.extra["task_ids"]`.
-    """
-    ids = (config.extra or {}).get("task_ids") or {}
-    value = ids.get(getattr(task, "name", None), 0)
-    return int(value) if 0 <= int(value) < config.num_puzzle_identifiers else 0
+        task = ArcTask(puzzle.task.name, puzzle.task.train, (Pair(puzzle.grid, puzzle.known_output),))
+        return answer_tasks(model, [task])[0]
 
 
 # -- helpers ----------------------------------------------------------------------------------

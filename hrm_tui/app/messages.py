@@ -21,6 +21,7 @@ class SolveFinished(Message):
 
     solve_id: int
     seconds: float
+    extra: object = None  # what the request's follow-up returned (ARC: the voted attempts)
 
 
 @dataclass

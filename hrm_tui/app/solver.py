@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from textual.message_pump import MessagePump
@@ -25,6 +26,7 @@ class SolveRequest:
     puzzle_id: int
     max_segments: int
     stop_at_halt: bool
+    follow_up: Callable[[], object] | None = None  # more work after the trace (ARC voting)
 
 
 def run_trace(target: MessagePump, request: SolveRequest) -> None:
@@ -42,8 +44,9 @@ def run_trace(target: MessagePump, request: SolveRequest) -> None:
             target.post_message(SegmentTraced(request.solve_id, record))
             if request.stop_at_halt and record.halted_at[0]:
                 break
+        extra = request.follow_up() if request.follow_up and not worker.is_cancelled else None
     except Exception as exc:  # noqa: BLE001 - the worker reports, the UI stays up
         target.post_message(SolveFailed(request.solve_id, f"{type(exc).__name__}: {exc}"))
         return
     if not worker.is_cancelled:
-        target.post_message(SolveFinished(request.solve_id, time.perf_counter() - started))
+        target.post_message(SolveFinished(request.solve_id, time.perf_counter() - started, extra))

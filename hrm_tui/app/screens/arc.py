@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from hrm_tui.app import palette
 from hrm_tui.app.kinds import ArcPuzzle
 from hrm_tui.app.screens.dialogs import ChoiceScreen
 from hrm_tui.app.screens.puzzle import PuzzleScreen
@@ -117,6 +119,31 @@ class ArcScreen(PuzzleScreen):
         if self.has_class("-short"):
             self.query_one(TaskStrip).display = False
         super().action_solve()
+
+    def follow_up(self, puzzle: ArcPuzzle):
+        """After the watched trace, vote two attempts over the task's views (as `hrm solve arc`)."""
+        return partial(self.kind.attempts, self.loaded.model, puzzle)
+
+    def status_text(self, frame) -> Text:
+        text = super().status_text(frame)
+        answer = self.extra
+        if answer is None:
+            if self.running and self.trajectory is not None:
+                text.append("\nVoting two attempts over the task's views…", style="italic")
+            return text
+        views = f"{answer.views} views{'' if answer.learned else ', task not learned'}"
+        text.append(f"\nAttempts voted from {answer.voted} distinct answers of {views}:")
+        for number, attempt in enumerate(answer.attempts[:answer.voted] or [], start=1):
+            text.append(f"\n  attempt {number}: {attempt.shape[0]}x{attempt.shape[1]} ")
+            if answer.expected is not None:
+                from puzzles.arc import check_answer
+
+                verdict = check_answer(answer.expected, attempt)
+                text.append("✓ correct" if verdict.ok else f"✗ {verdict.message}",
+                            style=palette.OK if verdict.ok else palette.FAIL)
+        if not answer.voted:
+            text.append("\n  no well-formed grid to vote on")
+        return text
 
     def action_toggle_task(self) -> None:
         strip = self.query_one(TaskStrip)

@@ -104,6 +104,7 @@ class PuzzleScreen(Screen):
         self.load_error: str | None = None
         self.trajectory: Trajectory | None = None
         self.solved_puzzle = None  # the puzzle the trajectory belongs to
+        self.extra = None  # what the solve's follow-up produced (ARC: voted attempts)
         self.solve_id = 0
         self.running = False
         self._solve_when_loaded = False
@@ -227,8 +228,9 @@ class PuzzleScreen(Screen):
         self.trajectory = Trajectory(config.halt_max_steps)
         self.solved_puzzle = puzzle
         self.running = True
+        self.extra = None
         request = SolveRequest(self.solve_id, self.loaded.model, tokens, puzzle_id,
-                               config.halt_max_steps, self.stop_at_halt)
+                               config.halt_max_steps, self.stop_at_halt, self.follow_up(puzzle))
         self.in_thread(partial(run_trace, self, request), "solve", lambda _: None, self._solve_crashed)
         self.set_reactive(PuzzleScreen.position, 0)
         self.playing = True
@@ -241,9 +243,14 @@ class PuzzleScreen(Screen):
         self.trajectory.add(message.record)
         self._refresh_all()
 
+    def follow_up(self, puzzle) -> Callable[[], object] | None:
+        """Work for the solver thread after the trace; its result becomes `self.extra`."""
+        return None
+
     @on(SolveFinished)
     def _solve_finished(self, message: SolveFinished) -> None:
         if message.solve_id == self.solve_id:
+            self.extra = message.extra
             self._solve_ended()
 
     def _solve_crashed(self, error: BaseException) -> None:
