@@ -131,3 +131,20 @@ def test_the_second_attempt_counts_and_attempts_are_always_two():
     assert len(padded_attempts([], grid(1, 1))) == 2
     assert "correct" not in ArcAnswer("t", 0, grid(1, 1), padded_attempts([], grid(1, 1)), 0, 0, False, 4).record()
     assert View.from_json(View(3, arc.IDENTITY).to_json()).identifier == 3
+
+
+def test_evaluation_tasks_contribute_only_their_demonstrations():
+    from hrm_tui.arc_training import collection_tasks
+    from puzzles.arc.task import load_collection
+
+    training, evaluation = load_collection("arc1")
+    data = {t.name: t for t in collection_tasks("arc1")}
+    assert len(data) == len(training) + len(evaluation) == 800
+    for task in evaluation:
+        learned = data[task.name]
+        assert learned.held_out == () and len(learned.pairs) == len(task.train)
+        for mine, theirs in zip(learned.pairs, task.train):
+            np.testing.assert_array_equal(mine.output, theirs.output)
+        assert [g.shape for g in learned.must_fit] == [p.input.shape for p in task.test]
+    for task in training:  # their test pairs are held out for evaluation, not learned
+        assert len(data[task.name].pairs) == len(task.train) and len(data[task.name].held_out) == len(task.test)
