@@ -144,9 +144,10 @@ def score(answers: list[ArcAnswer]) -> dict[str, Any]:
 
 
 def _cell_accuracy(answer: ArcAnswer) -> float:
-    """Cells of the first attempt equal to the answer's (0 when its size is wrong)."""
+    """Cells of the model's first answer equal to the expected output's (0 when its size is
+    wrong or the model gave no well-formed answer: the placeholder is not the model's)."""
     first, expected = answer.attempts[0], answer.expected
-    return float((first == expected).mean()) if first.shape == expected.shape else 0.0
+    return float((first == expected).mean()) if answer.voted and first.shape == expected.shape else 0.0
 
 
 # -- `hrm eval arc` -----------------------------------------------------------------------------
