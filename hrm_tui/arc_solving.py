@@ -225,9 +225,10 @@ def results_table(split: str, summary: dict[str, Any], model):
     table.add_column("tasks", justify="right")
     table.add_column("pass@2", justify="right")
     cell = summary["cell_accuracy"]
-    table.add_row(f"these weights ({summary['tasks_on_canvas']} tasks fit the canvas, "
-                  f"{summary['tasks_learned']} learned; cell acc {'-' if cell is None else f'{100 * cell:.1f}%'})",
-                  str(summary["tasks"]), f"[bold]{100 * summary['pass_at_2']:.1f}%[/]")
+    table.caption = (f"{summary['tasks_on_canvas']} of {summary['tasks']} tasks fit the canvas, "
+                     f"{summary['tasks_learned']} have learned views; first-answer cell accuracy "
+                     f"{'-' if cell is None else f'{100 * cell:.1f}%'}")
+    table.add_row("these weights", str(summary["tasks"]), f"[bold]{100 * summary['pass_at_2']:.1f}%[/]")
     for name, value in REFERENCE_SCORES:
         table.add_row(f"[dim]{name}[/]", "[dim]400[/]" if "paper" in name else "[dim]-[/]", f"[dim]{100 * value:.1f}%[/]")
     return table
