@@ -44,6 +44,9 @@ def adapt(
     settings = AdaptSettings(seconds=seconds, max_steps=steps, augment=views - 1, finetune=finetune, lr=lr,
                              puzzle_emb_lr=emb_lr, batch_size=batch_size, seed=seed, stop_when_fitted=early_stop)
     settings.check()
+    for option, path in (("--out", out), ("--save", save)):
+        if path is not None and not Path(path).parent.is_dir():
+            raise UserError(f"{option} {path}: directory {Path(path).parent} does not exist")
     task = find_task(None, task_file)
     base = load_model("arc", weights)
     check_fits(base, task)
