@@ -9,8 +9,8 @@ What is learned from (ARC-AGI-1):
   evaluation batch (identity view), a check that a learned task generalises to a new input;
 - evaluation tasks: their demonstration pairs only, so their embedding rows exist when the
   test inputs are scored. Their test outputs are never read.
-Tasks whose grids do not fit the canvas are skipped (a pair that does not fit is dropped; an
-evaluation task whose demonstrations or test inputs do not fit is skipped whole).
+A pair that does not fit the canvas is dropped; a task left without pairs, or whose test
+inputs do not fit (evaluation tasks), is skipped.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class TaskData:
     pairs: tuple[Pair, ...]
     held_out: tuple[Pair, ...] = ()
     must_fit: tuple[np.ndarray, ...] = ()
+    split: str = "training"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class ArcPlan:
     held_out: list[Example] = field(default_factory=list)
     num_puzzle_identifiers: int = 1
     skipped: list[str] = field(default_factory=list)
+    learned: dict[str, int] = field(default_factory=dict)  # tasks learned per split
 
 
 def plan_tasks(tasks: list[TaskData], canvas: int, augment: int, seed: int,
@@ -87,6 +89,7 @@ def plan_tasks(tasks: list[TaskData], canvas: int, augment: int, seed: int,
         views = make_views(rng, augment, next_id)
         next_id += len(views)
         plan.info.task_views[task.name] = views
+        plan.learned[task.split] = plan.learned.get(task.split, 0) + 1
         for view in views:
             plan.examples += [Example(view.identifier, view.transform.apply(p.input), view.transform.apply(p.output),
                                       translate=view is not views[0]) for p in pairs]
@@ -102,7 +105,8 @@ def collection_tasks(collection: str) -> list[TaskData]:
 
     training, evaluation = load_collection(collection)
     return ([TaskData(t.name, t.train, held_out=t.test) for t in training]
-            + [TaskData(t.name, t.train, must_fit=tuple(p.input for p in t.test)) for t in evaluation])
+            + [TaskData(t.name, t.train, must_fit=tuple(p.input for p in t.test), split="evaluation")
+               for t in evaluation])
 
 
 @cache
@@ -164,6 +168,20 @@ def arc_model_fields(o) -> dict[str, Any]:
             "extra": arc_plan(recipe).info.to_extra()}
 
 
+def describe_data(o) -> str:
+    """What an ARC run learns from, in one paragraph (for the weights card)."""
+    recipe = ArcRecipe.from_options(o)
+    plan = arc_plan(recipe)
+    c = recipe.canvas
+    return (f"ARC-AGI-1 on a {c}x{c} canvas, each task in {recipe.augment + 1} views (identity + {recipe.augment} "
+            f"random symmetry/colour maps; augmented views translated), one puzzle identifier per task and view "
+            f"({plan.num_puzzle_identifiers - 1} in all, {len(plan.examples)} examples): the demonstration pairs of "
+            f"{plan.learned.get('training', 0)} training tasks (their test pairs held out: {len(plan.held_out)} "
+            f"pairs, the trainer's evaluation batch) and of {plan.learned.get('evaluation', 0)} evaluation tasks "
+            f"(their test outputs are never read). {len(plan.skipped)} of "
+            f"{len(plan.skipped) + len(plan.info.task_views)} tasks were skipped as larger than the canvas.")
+
+
 def task_data(task: ArcTask) -> TaskData:
     """A user's task for adaptation: learn from its demonstrations; its test inputs must fit."""
-    return TaskData(task.name, task.train, must_fit=tuple(p.input for p in task.test))
+    return TaskData(task.name, task.train, must_fit=tuple(p.input for p in task.test), split="user")
