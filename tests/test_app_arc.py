@@ -49,7 +49,7 @@ async def test_solve_an_arc_task(tiny_weights, task_file):
         assert len(app.screen.trajectory.coarse) == 4
         status = str(app.screen.query_one("#status").render())
         assert "Answer (segment 4): ✗" in status
-        assert app.screen.extra.views == 8 and "Attempts voted" in status  # unseen task: 8 symmetries
+        assert app.screen.extra.views == 8 and "Attempts (" in status  # unseen task: 8 symmetries
 
 
 @pilot_test

@@ -22,6 +22,7 @@ class LoadedModel:
     shipped: bool
     card: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None  # how to name it when the directory name says little
 
     @property
     def config(self):
@@ -29,6 +30,8 @@ class LoadedModel:
 
     @property
     def label(self) -> str:
+        if self.title:
+            return self.title
         return f"shipped {self.config.puzzle_kind}" if self.shipped else self.source.name
 
     def summary(self) -> str:
@@ -93,7 +96,8 @@ def _from_checkpoint(kind: str, checkpoint: Path) -> LoadedModel:
     step = state.get("step", "?")
     metrics = {"step": step, "elapsed_s": state.get("elapsed"), "best_exact": state.get("best_exact")}
     card = f"# Training checkpoint\n\n`{checkpoint}` at step {step} (weights {'EMA' if 'ema' in groups else 'live'}).\n"
-    return LoadedModel(model, checkpoint, shipped=False, card=card, metrics=metrics)
+    run = checkpoint.parent.parent.name if checkpoint.parent.name == "checkpoints" else checkpoint.name
+    return LoadedModel(model, checkpoint, shipped=False, card=card, metrics=metrics, title=f"{run} step {step}")
 
 
 def _with_card(loaded: LoadedModel) -> LoadedModel:

@@ -125,25 +125,25 @@ class ArcScreen(PuzzleScreen):
         return partial(self.kind.attempts, self.loaded.model, puzzle)
 
     def status_text(self, frame) -> Text:
-        text = super().status_text(frame)
+        """The voted attempts (what the benchmark scores) first, then the watched trace."""
         answer = self.extra
-        if answer is None:
-            if self.running and self.trajectory is not None:
-                text.append("\nVoting two attempts over the task's views…", style="italic")
-            return text
-        views = f"{answer.views} views{'' if answer.learned else ', task not learned'}"
-        text.append(f"\nAttempts voted from {answer.voted} distinct answers of {views}:")
-        for number, attempt in enumerate(answer.attempts[:answer.voted] or [], start=1):
-            text.append(f"\n  attempt {number}: {attempt.shape[0]}x{attempt.shape[1]} ")
-            if answer.expected is not None:
-                from puzzles.arc import check_answer
+        text = Text()
+        if answer is not None:
+            text.append(f"Attempts ({answer.voted} answers from {answer.views} views"
+                        f"{'' if answer.learned else ', unseen task'}):")
+            for number, attempt in enumerate(answer.attempts[:answer.voted], start=1):
+                text.append(f" {number}: {attempt.shape[0]}x{attempt.shape[1]} ")
+                if answer.expected is not None:
+                    from puzzles.arc import check_answer
 
-                verdict = check_answer(answer.expected, attempt)
-                text.append("✓ correct" if verdict.ok else f"✗ {verdict.message}",
-                            style=palette.OK if verdict.ok else palette.FAIL)
-        if not answer.voted:
-            text.append("\n  no well-formed grid to vote on")
-        return text
+                    verdict = check_answer(answer.expected, attempt)
+                    text.append("✓" if verdict.ok else "✗", style=palette.OK if verdict.ok else palette.FAIL)
+            if not answer.voted:
+                text.append(" no well-formed grid")
+            text.append("\n")
+        elif self.running and self.trajectory is not None:
+            text.append("Voting two attempts over the task's views…\n", style="italic")
+        return text + super().status_text(frame)
 
     def action_toggle_task(self) -> None:
         strip = self.query_one(TaskStrip)
