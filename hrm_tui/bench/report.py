@@ -1,0 +1,134 @@
+"""`hrm bench` results as tables: one set of rows, rendered as markdown and in the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Table = tuple[str, list[str], list[list[str]]]  # title, header, rows
+
+
+def _num(value: Any, fmt: str) -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _mb(figures: dict[str, Any]) -> str:
+    return _num(figures.get("peak_rss_mb"), "{:.0f} MB")
+
+
+def _ms(figures: dict[str, Any]) -> str:
+    if "ms_per_step" not in figures:
+        return figures.get("error", "-")
+    return f"{figures['ms_per_step']:.0f} ({figures['cpu_ms_per_step']:.0f})"
+
+
+def _rate(figures: dict[str, Any]) -> str:
+    if "gflops" not in figures:
+        return "-"
+    return f"{figures['gflops']:.0f} ({figures['utilisation']:.0%} of {figures['sgemm_gflops']:.0f})"
+
+
+def tables(results: dict[str, Any]) -> list[Table]:
+    plan = results["plan"]
+    out: list[Table] = []
+
+    shape = (f"Sudoku shape: batch {plan['batch']}, 81 cells + 1 puzzle position, {plan['layers']}+{plan['layers']} "
+             f"layers, 2x2 cycles, {plan['threads']} thread(s)")
+    speed, efficiency = [], []
+    for r in results["training"]:
+        mlx, torch = r["mlx"], r["torch"]
+        skipped = torch.get("skipped") or torch.get("error")
+        speed.append([
+            str(r["hidden_size"]), f"{r['gflop_per_step']:.0f}", _ms(mlx), skipped or _ms(torch),
+            _num(r.get("speed_ratio"), "{:.2f}x"), _num(r.get("speed_ratio_cpu"), "{:.2f}x"),
+        ])
+        efficiency.append([
+            str(r["hidden_size"]), _num(mlx.get("tokens_per_s"), "{:,.0f}"), _rate(mlx),
+            "-" if skipped else _rate(torch), _num(mlx.get("first_step_s"), "{:.1f} s"), _mb(mlx), _mb(torch),
+        ])
+    out.append((f"Training step ({shape})",
+                ["d", "GFLOP/step", "MLX ms/step (CPU ms)", "PyTorch ms/step (CPU ms)",
+                 "PyTorch/MLX time", "PyTorch/MLX CPU time"], speed))
+    out.append(("Training step: throughput, share of the sgemm peak, memory",
+                ["d", "MLX tokens/s", "MLX GFLOP/s (% of sgemm)", "PyTorch GFLOP/s (% of sgemm)",
+                 "MLX first step", "MLX peak RSS", "PyTorch peak RSS"], efficiency))
+
+    rows = []
+    for r in results["inference"]:
+        if "skipped" in r or "error" in r:
+            rows.append([r["model"], r.get("skipped") or r.get("error"), "", "", "", ""])
+            continue
+        rows.append([
+            f"{r['model']} (d {r['hidden_size']}, {r['layers']} layers)",
+            f"{r['batch1_ms_per_segment']:.1f}", f"{r['first_segment_ms']:.0f}",
+            f"{r['large_ms_per_segment']:.0f} (batch {r['large_batch']})",
+            f"{r['puzzle_segments_per_s']:,.0f}", _mb(r),
+        ])
+    out.append(("Inference: one ACT segment (batch 1 as the app animates it)",
+                ["model", "batch-1 ms/segment", "first segment ms", "large batch ms/segment",
+                 "puzzle-segments/s", "peak RSS"], rows))
+
+    dynamic = results["dynamic_scheduling"]
+    if "runs" in dynamic:
+        names = {"fixed_segments": "fixed segments (every puzzle runs halt_max_steps)",
+                 "batch_halting": "fixed batches, stop when every row halted",
+                 "dynamic": f"dynamic ACT scheduling ({dynamic['slots']} slots)"}
+        rows = [[names[k], f"{v['puzzles_per_s']:.1f}", f"{v['exact_accuracy']:.1%}", f"{v['mean_segments']:.2f}"]
+                for k, v in dynamic["runs"].items()]
+        out.append((f"Batch solving {dynamic['puzzles']} Sudoku puzzles ({dynamic['givens'][0]}-{dynamic['givens'][1]} "
+                    f"givens): dynamic is {dynamic['speedup_vs_fixed_segments']:.2f}x fixed segments",
+                    ["mode", "puzzles/s", "exact accuracy", "mean segments"], rows))
+    else:
+        out.append(("Batch solving: dynamic ACT scheduling", ["status"],
+                    [[dynamic.get("skipped") or dynamic.get("error", "")]]))
+
+    start = results["startup"]
+    app = start.get("app_first_screen")
+    out.append(("Start-up", ["what", "seconds"], [
+        ["`hrm --help` (median)", _num(start.get("help_s"), "{:.2f}")],
+        ["app to first screen (Pilot, from process start)",
+         _num(start.get("app_first_screen_s"), "{:.2f}") if app is None else app.get("skipped") or app.get("error")],
+    ]))
+
+    out.append(("Targets", ["target", "goal", "measured", "met"],
+                [[t["target"], t["goal"], t["measured"] or "not measured",
+                  "-" if t["met"] is None else ("yes" if t["met"] else "no")] for t in results["targets"]]))
+    return out
+
+
+def summary(results: dict[str, Any]) -> str:
+    m, plan, load = results["machine"], results["plan"], results["load_average"]
+    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+    blas = next((r["mlx"].get("blas") for r in results["training"] if "blas" in r["mlx"]), None)
+    compiled = next((r["mlx"].get("compiled") for r in results["training"] if "compiled" in r["mlx"]), None)
+    return (f"{m['cpu']}, {m['logical_cores']} logical cores, {plan['threads']} thread(s) for BLAS and PyTorch; "
+            f"MLX BLAS: {blas}; MLX step {'compiled' if compiled else 'eager'}; {packages}. Load average {load['start']} at the start, {load['end']} at the end "
+            f"(above {plan['threads']} means other processes shared the cores). Took {results['seconds']:.0f} s.")
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    lines = ["# Benchmarks", "",
+             f"Measured by `{command}` on {results['created']}. {summary(results)}", ""]
+    for title, header, rows in tables(results):
+        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
+        lines.append("")
+    lines += ["## Method", "", METHOD, ""]
+    return "\n".join(lines)
+
+
+METHOD = """\
+- Every measurement runs in a fresh process, so peak RSS is that of one workload and no run
+  warms another. Times are medians of the repeats after warm-up; the first MLX step (which
+  compiles the step, and on a fresh machine builds the vectorised kernels once) is shown apart.
+- The training step is `Trainer.train_step`: refill of halted rows, the segment with the
+  one-step gradient, the no-grad target-Q segment, backward, AdamATan2, SignSGD on the puzzle
+  embedding. The PyTorch column (`hrm_tui/bench/torch_reference.py`) is the same model and step,
+  eager, float32, with the same thread count.
+- GFLOP/s counts matrix products only (`hrm_tui/bench/flops.py`); the sgemm peak is a 1024^3
+  float32 matmul measured in the same process as the step.
+- Inference batch 1 is what the app runs per animation frame: one segment plus the H and L
+  decodes of every inner update. Without shipped weights an untrained model of the
+  `hrm train sudoku` shape stands in, and dynamic scheduling (which depends on learned halting)
+  is skipped.
+- On a shared machine the load average tells how much other processes took; ratios are
+  measured back to back in one run."""

@@ -1,0 +1,170 @@
+"""The MLX measurements of `hrm bench`; each runs inside a `worker` subprocess.
+
+Every function takes plain JSON-able arguments and returns a JSON-able dict of raw samples
+(seconds per step or segment, CPU seconds, RSS); `runner` turns them into figures.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.config import HRMConfig
+
+
+def sudoku_config(hidden_size: int, layers: int, halt_max_steps: int = 16) -> HRMConfig:
+    """The Sudoku shape (81 cells, vocab 11, one puzzle-embedding position) at a width; head
+    dimension 32 at d 128, else 64 as in the reference (4 heads at d 256, 8 at d 512)."""
+    return HRMConfig(puzzle_kind="sudoku", vocab_size=11, seq_len=81, num_puzzle_identifiers=1,
+                     puzzle_emb_ndim=hidden_size, hidden_size=hidden_size,
+                     num_heads=max(4, hidden_size // 64), H_layers=layers, L_layers=layers,
+                     halt_max_steps=halt_max_steps)
+
+
+class RandomSudokuBatches:
+    """Sudoku-shaped batches of random tokens: the compute of a step does not depend on them."""
+
+    def __init__(self, batch_size: int, seq_len: int, vocab_size: int, seed: int = 0):
+        self.batch_size, self.seq_len, self.vocab_size = batch_size, seq_len, vocab_size
+        self.rng = np.random.default_rng(seed)
+
+    def next_batch(self) -> dict[str, np.ndarray]:
+        shape = (self.batch_size, self.seq_len)
+        return {"inputs": self.rng.integers(1, self.vocab_size, shape, dtype=np.int32),
+                "labels": self.rng.integers(2, self.vocab_size, shape, dtype=np.int32),
+                "puzzle_identifiers": np.zeros(self.batch_size, np.int32)}
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def environment() -> dict[str, Any]:
+    import mlx.core as mx
+
+    from models.backend import blas_info
+    from models.cpu_jit import jit_info, use_compile
+
+    blas = blas_info()
+    return {"mlx": mx.__version__, "device": str(mx.default_device()), "blas": blas.name,
+            "blas_threads": blas.threads, "jit": jit_info().to_dict(), "compiled": use_compile()}
+
+
+def mlx_train_step(config: dict[str, Any], batch_size: int, warmup: int, repeats: int) -> dict[str, Any]:
+    """Wall and CPU seconds of `warmup + repeats` `Trainer.train_step`s, peak RSS, sgemm peak."""
+    from models.backend import measure_sgemm_gflops
+    from models.training import TrainConfig, Trainer
+
+    cfg = HRMConfig.from_dict(config)
+    peak_before = measure_sgemm_gflops()
+    base_rss = rss_mb()
+    trainer = Trainer(cfg, TrainConfig(batch_size=batch_size, lr=1e-4, lr_warmup_steps=0),
+                      RandomSudokuBatches(batch_size, cfg.seq_len, cfg.vocab_size))
+    walls, cpus, loss = [], [], float("nan")
+    for _ in range(warmup + repeats):
+        start, cpu = time.perf_counter(), time.process_time()
+        loss = trainer.train_step()["loss"]
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return {"first_step_s": walls[0], "step_s": walls[warmup:], "cpu_s": cpus[warmup:],
+            "loss_finite": math.isfinite(loss), "base_rss_mb": base_rss, "peak_rss_mb": peak_rss_mb(),
+            "sgemm_gflops": max(peak_before, measure_sgemm_gflops()), **environment()}
+
+
+def _load(weights: str | None, config: dict[str, Any] | None):
+    from models.checkpoint import load_weights
+    from models.hrm import HRM
+
+    if weights:
+        return load_weights(Path(weights))
+    return HRM(HRMConfig.from_dict(config))
+
+
+def mlx_inference(weights: str | None, config: dict[str, Any] | None, large_batch: int,
+                  segments: int) -> dict[str, Any]:
+    """Batch 1 as the app runs it (`trace` with inner-update decodes): seconds per segment;
+    then `large_batch` rows: seconds per segment (throughput)."""
+    from models.act import trace
+
+    model = _load(weights, config)
+    cfg = model.config
+    rng = np.random.default_rng(0)
+
+    def per_segment(batch: int, inner: bool) -> tuple[float, list[float]]:
+        inputs = rng.integers(1, cfg.vocab_size, (batch, cfg.seq_len), dtype=np.int32)
+        times, start = [], time.perf_counter()
+        for _ in trace(model, inputs, max_segments=segments, inner_cycles=inner):
+            now = time.perf_counter()
+            times.append(now - start)
+            start = now
+        return times[0], times[1:]
+
+    first_1, batch_1 = per_segment(1, inner=True)
+    _, again = per_segment(1, inner=True)
+    first_large, large = per_segment(large_batch, inner=False)
+    return {"config": cfg.to_dict(), "first_segment_s": first_1, "batch1_segment_s": batch_1 + again,
+            "large_batch": large_batch, "large_first_segment_s": first_large, "large_segment_s": large,
+            "peak_rss_mb": peak_rss_mb(), **environment()}
+
+
+def mlx_dynamic(weights: str, puzzles: int, slots: int, givens: tuple[int, int]) -> dict[str, Any]:
+    """Sudoku batch solving three ways on the same generated puzzles: fixed segments (every
+    puzzle runs halt_max_steps, the reference's evaluation), fixed batches that stop when all
+    rows have halted, and dynamic slot scheduling (`solve_dynamic`)."""
+    from models.act import predict, solve_dynamic
+    from puzzles import sudoku
+
+    model = _load(weights, None)
+    inputs, labels = sudoku.make_batch(np.random.default_rng(1), puzzles, *givens)
+    solve_dynamic(model, inputs[:slots], slots=slots)  # compile both batch shapes first
+    predict(model, inputs[:slots])
+
+    def fixed(stop_at_halt: bool):
+        chunks = [predict(model, inputs[i:i + slots], stop_at_halt=stop_at_halt) for i in range(0, puzzles, slots)]
+        return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+
+    runs = {}
+    for name, run in (("fixed_segments", lambda: fixed(False)), ("batch_halting", lambda: fixed(True)),
+                      ("dynamic", lambda: solve_dynamic(model, inputs, slots=slots)[:2])):
+        start = time.perf_counter()
+        predictions, used = run()
+        seconds = time.perf_counter() - start
+        runs[name] = {"seconds": seconds, "puzzles_per_s": puzzles / seconds,
+                      "exact_accuracy": float((predictions == labels).all(axis=1).mean()),
+                      "mean_segments": float(used.mean())}
+    return {"puzzles": puzzles, "slots": slots, "givens": list(givens), "runs": runs, **environment()}
+
+
+def app_first_screen() -> float:
+    """Wall-clock time (time.time()) when the app's first screen is up under Pilot."""
+    import asyncio
+
+    async def run() -> float:
+        from hrm_tui.app.app import HRMApp
+
+        app = HRMApp(kind="sudoku")
+        async with app.run_test(size=(100, 36)) as pilot:
+            await pilot.pause()
+            return time.time()
+
+    return asyncio.run(run())
