@@ -6,6 +6,8 @@ same model calls. Output records follow the batch contract in DESIGN.md section 
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -15,6 +17,7 @@ import numpy as np
 from hrm_tui.errors import UserError
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024  # refuse larger --file inputs without reading them
+SOLVABILITY_GUESSES = 1000  # search budget per Sudoku (~0.1 s); harder givens go to the model unchecked
 
 
 @dataclass
@@ -24,16 +27,64 @@ class PuzzleItem:
 
 
 def check_input_file(path: Path) -> Path:
+    """A puzzle file the parsers can read: an existing regular file, non-empty, at most
+    MAX_INPUT_BYTES (decided from its size, before reading a byte), and UTF-8 text.
+
+    Every other case is a one-line UserError naming the problem, so devices and pipes
+    never block, huge files never fill memory, and binary junk or UTF-16/latin-1 text is
+    reported as an encoding problem rather than as bad puzzle characters."""
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
         raise UserError(f"{path} is a directory, not a puzzle file")
-    size = path.stat().st_size
-    if size > MAX_INPUT_BYTES:
-        raise UserError(f"{path} is {size / 2**20:.0f} MiB; the limit is {MAX_INPUT_BYTES // 2**20} MiB")
-    if size == 0:
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"{path} is not a regular file (a device, pipe or socket); save the puzzles to a file")
+    if info.st_size > MAX_INPUT_BYTES:
+        raise UserError(f"{path} is {info.st_size / 2**20:,.0f} MiB; the limit is {MAX_INPUT_BYTES // 2**20} MiB")
+    if info.st_size == 0:
         raise UserError(f"{path} is empty")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    _check_utf8(path, data)
+    return path
+
+
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+              (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
+def _check_utf8(path: Path, data: bytes) -> None:
+    for bom, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            raise UserError(f"{path} is {name} text; save it as UTF-8")
+    if b"\x00" in data:
+        raise UserError(f"{path} contains NUL bytes: a binary file or UTF-16 text, not UTF-8 puzzle text")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UserError(f"{path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, column {column} "
+                        "(latin-1 or another encoding?); save it as UTF-8") from None
+
+
+def check_output_file(path: Path, option: str) -> Path:
+    """Fail before any work when an output file (--json, --record) cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{option} {path} is a directory; give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserError(f"{option} {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{option} {path}: directory {parent} is not writable")
     return path
 
 
@@ -53,17 +104,49 @@ def read_items(kind: str, path: Path) -> list[PuzzleItem]:
 
 
 def validate_item(kind: str, item: PuzzleItem, where: str) -> None:
-    """Reject puzzles the rules already break (contradictory givens, unreachable goal)."""
+    """Reject puzzles the rules already break: contradictory or unsolvable Sudoku givens
+    (searched within SOLVABILITY_GUESSES), mazes without a path or too big for the canvas."""
     from puzzles import maze, sudoku
     from puzzles.errors import PuzzleError
 
     try:
         if kind == "sudoku":
             sudoku.validate(item.puzzle)
+            if not _solvable(item.puzzle):
+                raise PuzzleError("the givens admit no solution")
         elif kind == "maze":
+            height, width = item.puzzle.shape
+            if max(height, width) > maze.CANVAS:
+                raise PuzzleError(f"maze is {height}x{width}; the model's canvas is {maze.CANVAS}x{maze.CANVAS}")
             maze.check_reachable(item.puzzle)
     except PuzzleError as exc:
         raise UserError(f"{where}: {exc}") from None
+
+
+class _OutOfGuesses(Exception):
+    pass
+
+
+def _solvable(board: np.ndarray) -> bool:
+    """False only when search proves the givens have no solution; True when it finds one or
+    runs out of budget (some unsolvable givens take the search minutes to refute)."""
+    from puzzles.sudoku import search
+
+    class Budget(search.SearchStats):
+        @property
+        def guesses(self) -> int:
+            return self._guesses
+
+        @guesses.setter
+        def guesses(self, value: int) -> None:
+            if value > SOLVABILITY_GUESSES:
+                raise _OutOfGuesses
+            self._guesses = value
+
+    try:
+        return bool(search.solutions(board.tolist(), 1, Budget()))
+    except _OutOfGuesses:
+        return True
 
 
 def encode_items(kind: str, items: list[PuzzleItem]) -> np.ndarray:

@@ -55,6 +55,14 @@ class TrainOptions:
 
 
 def _validate(o: TrainOptions) -> None:
+    import math
+
+    floats = {"--lr": o.lr, "--min-lr-ratio": o.min_lr_ratio, "--weight-decay": o.weight_decay,
+              "--puzzle-emb-lr": o.puzzle_emb_lr, "--ema": o.ema, "--expansion": o.expansion,
+              "--explore": o.explore, "--minutes": o.minutes or 1.0}
+    for flag, value in floats.items():
+        if not math.isfinite(value):
+            raise UserError(f"{flag} must be a finite number, got {value}")
     checks = [
         (o.steps > 0, "--steps must be positive"),
         (o.batch_size > 0, "--batch-size must be positive"),
@@ -68,6 +76,11 @@ def _validate(o: TrainOptions) -> None:
         (min(o.checkpoint_every, o.eval_every, o.log_every) > 0,
          "--checkpoint-every, --eval-every and --log-every must be positive"),
         (o.minutes is None or o.minutes > 0, "--minutes must be positive"),
+        (min(o.hidden_size, o.heads, o.h_layers, o.l_layers, o.h_cycles, o.l_cycles) > 0,
+         "--hidden-size, --heads, --h-layers, --l-layers, --h-cycles and --l-cycles must be positive"),
+        (o.expansion > 0, "--expansion must be positive"),
+        (o.eval_size > 0, "--eval-size must be positive"),
+        (o.kind_name != "maze" or 5 <= o.maze_size <= 30, "--maze-size must be between 5 and 30 (the canvas)"),
     ]
     for ok, message in checks:
         if not ok:
@@ -133,7 +146,7 @@ def data_sources(o: TrainOptions):
 def run_training(o: TrainOptions) -> None:
     _validate(o)
     from models.errors import ModelError
-    from models.training import Trainer
+    from models.training import Trainer, TrainingInterrupted
 
     run_dir = o.run or Path("runs") / o.kind_name
     source, evaluation, num_ids = data_sources(o)
@@ -146,12 +159,21 @@ def run_training(o: TrainOptions) -> None:
             display.note(f"resumed {run_dir} at step {trainer.step}")
         elif trainer.run.latest() is not None:
             raise UserError(f"{run_dir} already has checkpoints; pass --resume or choose another --run")
-        (run_dir / "options.json").write_text(json.dumps(_jsonable(dataclasses.asdict(o)), indent=2) + "\n")
+        _write_options(run_dir, o)
         with display:
             display.start(trainer.step)
             trainer.run_steps(time_limit=o.minutes * 60 if o.minutes else None)
+    except TrainingInterrupted as stop:
+        latest = trainer.run.latest()
+        if stop.saved:
+            display.note(f"interrupted at step {stop.step}; checkpoint saved in {latest}; "
+                         f"resume with the same command")
+        else:
+            display.note(f"interrupted again at step {stop.step}: stopped without saving; "
+                         f"the last checkpoint is {latest}")
+        raise SystemExit(128 + stop.signum)
     except KeyboardInterrupt:
-        display.note(f"interrupted at step {trainer.step}; checkpoint saved in {run_dir}")
+        display.note("interrupted before training started; the run directory is as it was")
         raise SystemExit(130)
     except ModelError as exc:
         raise UserError(str(exc)) from None
@@ -165,6 +187,15 @@ def run_training(o: TrainOptions) -> None:
         from hrm_tui.curves import plot_terminal
 
         plot_terminal(trainer.run.read_log())
+
+
+def _write_options(run_dir: Path, o: TrainOptions) -> None:
+    from models.checkpoint import atomic_write_text
+
+    try:
+        atomic_write_text(run_dir / "options.json", json.dumps(_jsonable(dataclasses.asdict(o)), indent=2) + "\n")
+    except OSError as exc:
+        raise UserError(f"cannot write {run_dir / 'options.json'}: {exc.strerror or exc}") from None
 
 
 def _jsonable(value):
@@ -207,7 +238,7 @@ class ProgressDisplay:
             self.task = self.progress.add_task("", total=self.total, completed=step)
 
     def note(self, text: str) -> None:
-        self.console.print(text)
+        self.console.print(text, soft_wrap=True)
 
     def update(self, record: dict[str, Any]) -> None:
         parts = [f"loss {record['loss']:.3f}"]
@@ -222,4 +253,4 @@ class ProgressDisplay:
             self.progress.update(self.task, completed=record["step"], description=text)
         else:
             self.console.print(f"{time.strftime('%H:%M:%S')} step {record['step']}/{self.total}  {text}",
-                               highlight=False)
+                               highlight=False, soft_wrap=True)

@@ -35,6 +35,10 @@ def evaluate(
         raise UserError("--count must be >= 1")
     if max_segments is not None and max_segments < 1:
         raise UserError("--max-segments must be >= 1")
+    if json_out is not None:
+        from hrm_tui.solving import check_output_file
+
+        check_output_file(json_out, "--json")
     if kind.value == "arc":
         from hrm_tui.arc_solving import eval_arc_cli
 
@@ -49,7 +53,12 @@ def evaluate(
     results = evaluate_sets(kind.value, model, sets, max_segments, stop_at_halt)
     print_results(kind.value, results, model)
     if json_out:
-        json_out.write_text(json.dumps({"kind": kind.value, "weights": str(weights or "shipped"),
-                                        "max_segments": max_segments or model.config.halt_max_steps,
-                                        "stop_at_halt": stop_at_halt, "seed": seed, "results": results},
-                                       indent=2) + "\n")
+        from models.checkpoint import atomic_write_text
+
+        try:
+            atomic_write_text(json_out, json.dumps({"kind": kind.value, "weights": str(weights or "shipped"),
+                                                    "max_segments": max_segments or model.config.halt_max_steps,
+                                                    "stop_at_halt": stop_at_halt, "seed": seed, "results": results},
+                                                   indent=2) + "\n")
+        except OSError as exc:
+            raise UserError(f"cannot write {json_out}: {exc.strerror or exc} (the results are printed above)") from None

@@ -25,6 +25,8 @@ def export(
 
     if not (run / "checkpoints").is_dir():
         raise UserError(f"{run} is not a training run directory (no checkpoints/)")
+    if eval_file is not None:
+        _check_eval_file(eval_file)
     try:
         export_run(run, out, eval_file)
     except ModelError as exc:
@@ -35,3 +37,19 @@ def export(
         from models.checkpoint import RunDir
 
         plot_terminal(RunDir(run).read_log())
+
+
+def _check_eval_file(path: Path) -> None:
+    """The --eval file must be what `hrm eval --json` writes, checked before exporting."""
+    import json
+
+    from hrm_tui.errors import UserError
+    from hrm_tui.solving import check_input_file
+
+    try:
+        data = json.loads(check_input_file(path).read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise UserError(f"--eval {path} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list) \
+            or not all(isinstance(r, dict) for r in data["results"]):
+        raise UserError(f"--eval {path} is not a results file written by `hrm eval --json`")

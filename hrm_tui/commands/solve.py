@@ -36,6 +36,10 @@ def solve(
         raise UserError("--batch-size must be >= 1")
     if record is not None and record.suffix not in (".svg", ".cast"):
         raise UserError(f"cannot record to {record.name}: use a .svg or .cast file name")
+    if record is not None:
+        from hrm_tui.solving import check_output_file
+
+        check_output_file(record, "--record")
     kind_name = kind.value
     if kind_name == "arc":
         from hrm_tui.arc_solving import solve_arc_cli
