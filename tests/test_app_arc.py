@@ -94,3 +94,25 @@ def test_arc_verdicts():
     assert "1 cell wrong" in KINDS["arc"].verdict(puzzle, encode_grid(wrong)).message
     assert "no known answer" in KINDS["arc"].verdict(ArcPuzzle(task, 1, task.test[1].input), encode_grid(answer)).message
     assert "not a grid yet" in KINDS["arc"].verdict(puzzle, np.zeros(900, np.int32)).message
+
+
+@pilot_test
+async def test_adapt_to_a_task_then_solve_with_its_views(tiny_weights, task_file):
+    from functools import partial
+
+    from hrm_tui.adaptation import AdaptSettings
+    from hrm_tui.app.screens.adapt import AdaptScreen
+
+    app = make_app("arc", tiny_weights)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.open_path(task_file)
+        await pilot.pause()
+        task = screen.editor.puzzle.task
+        settings = AdaptSettings(seconds=30, max_steps=2, augment=1, batch_size=4, stop_when_fitted=False)
+        app.push_screen(AdaptScreen(screen.loaded.model, task, settings), partial(screen._adapted, task.name))
+        await settle(pilot)
+        await settle(pilot)
+        assert screen.loaded.label.endswith("+ flip")
+        assert screen.extra is not None and screen.extra.learned and screen.extra.views == 2

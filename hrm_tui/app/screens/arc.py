@@ -25,7 +25,8 @@ The strip on top shows the task's demonstration pairs (**t** hides or shows it);
 the test input. Arrows or **h j k l** move; **0-9** paint a colour and move on; **Delete** paints
 0; **shift+arrows** add or remove rows and columns; click or drag paints the last colour.
 **e** switches between test inputs; **n** picks an ARC-AGI-1 task by id; **o** opens a task JSON;
-**u** or **ctrl+z** undoes. An edited test input has no known answer to check against."""
+**u** or **ctrl+z** undoes. An edited test input has no known answer to check against.
+**A** adapts the model to the task (learns its puzzle embedding from the demonstrations)."""
 
 
 @cache
@@ -85,6 +86,8 @@ class ArcScreen(PuzzleScreen):
                 tooltip="Show or hide the task's demonstration pairs"),
         Binding("e", "next_test", "Next test input", show=False, id="next-test",
                 tooltip="Switch to the task's next test input"),
+        Binding("A", "adapt", "Adapt", key_display="A", id="adapt",
+                tooltip="Learn this task's puzzle embedding from its demonstrations (like hrm adapt)"),
     ]
     open_hint = 'An ARC task JSON: {"train": [{"input", "output"}, ...], "test": [{"input"}, ...]}.'
     paste_hint = "A task JSON, or a grid as rows of digits 0-9 (replaces the test input)."
@@ -144,6 +147,40 @@ class ArcScreen(PuzzleScreen):
         elif self.running and self.trajectory is not None:
             text.append("Voting two attempts over the task's views…\n", style="italic")
         return text + super().status_text(frame)
+
+    def action_adapt(self) -> None:
+        """Teach the loaded model this task (a new puzzle-embedding row per view), then solve."""
+        from hrm_tui.app.screens.adapt import CHOICES
+
+        if self.loaded is None:
+            self.notify(self.load_error or "The model is still loading.", title="No model", severity="error")
+            return
+        if not self.editor.puzzle.task.train:
+            self.notify("This task has no demonstration pairs to learn from.", severity="error")
+            return
+        self.app.push_screen(ChoiceScreen(f"Adapt to {self.editor.puzzle.task.name}: how long?", CHOICES,
+                                          hint="Test outputs are never used."), self._adapt_for)
+
+    def _adapt_for(self, choice: str | None) -> None:
+        from hrm_tui.app.screens.adapt import AdaptScreen, settings_for
+
+        if choice is not None:
+            task = self.editor.puzzle.task
+            self.app.push_screen(AdaptScreen(self.loaded.model, task, settings_for(choice)),
+                                 partial(self._adapted, task.name))
+
+    def _adapted(self, task_name: str, adapted) -> None:
+        if adapted is None:
+            return
+        from hrm_tui.app.weights import LoadedModel
+
+        base = self.loaded
+        self.loaded = LoadedModel(adapted.model, base.source, shipped=False, card=base.card, metrics=base.metrics,
+                                  title=f"{base.label} + {task_name}")
+        self._set_model_label(self.loaded.summary())
+        self.notify(f"Learned {task_name} in {adapted.steps} steps ({adapted.seconds:.0f} s, {adapted.stopped}).",
+                    title="Adapted", timeout=6)
+        self.action_solve()
 
     def action_toggle_task(self) -> None:
         strip = self.query_one(TaskStrip)
