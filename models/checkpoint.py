@@ -13,6 +13,7 @@ ModelError and never an allocation of the wrong size. Nothing is ever unpickled.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -63,7 +64,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def save_arrays(path: Path, arrays: dict[str, mx.array]) -> None:
-    """Write a safetensors file (atomically) from a flat name -> array dict.
+    """Write a safetensors file (atomically) from a flat name -> array dict, in name order so
+    equal tensors give byte-identical files (a resumed run is compared byte for byte).
 
     MLX reports a failed write (full disk, file-size limit) as RuntimeError; it is raised as
     OSError here like every other failed write, and the finished file is checked against its
@@ -73,7 +75,7 @@ def save_arrays(path: Path, arrays: dict[str, mx.array]) -> None:
     os.close(fd)
     try:
         try:
-            mx.save_safetensors(tmp, arrays, metadata={"format": "mlx"})
+            mx.save_safetensors(tmp, dict(sorted(arrays.items())), metadata={"format": "mlx"})
         except RuntimeError as exc:
             raise OSError(f"writing {path.name} failed ({exc})") from None
         read_safetensors_header(Path(tmp), error=OSError)
@@ -241,15 +243,38 @@ def save_weights(directory: Path, model: HRM, card: str | None = None,
 
 
 def config_from(data: Any, source: str) -> HRMConfig:
-    """An HRMConfig from decoded JSON; any problem with it is a ModelError naming `source`."""
+    """An HRMConfig from decoded JSON; any problem with it is a ModelError naming `source`.
+
+    Field types are checked here (HRMConfig trusts its callers), so a hand-edited config.json
+    fails when loaded rather than in the middle of a forward pass."""
     if not isinstance(data, dict):
         raise ModelError(f"{source}: the model config must be a JSON object")
+    for f in dataclasses.fields(HRMConfig):
+        if f.name in data and not _has_type_of(data[f.name], f.default if f.default is not dataclasses.MISSING else None):
+            raise ModelError(f"{source}: {f.name} is {data[f.name]!r}, which is not a valid value")
     try:
-        return HRMConfig.from_dict(data)
+        config = HRMConfig.from_dict(data)
+        parameter_count(config)
     except ModelError as exc:
         raise ModelError(f"{source}: {exc}") from None
-    except (TypeError, ValueError, ArithmeticError) as exc:  # e.g. num_heads 0, a string size
+    except (TypeError, ValueError, ArithmeticError) as exc:  # e.g. num_heads 0
         raise ModelError(f"{source}: invalid model config ({exc})") from None
+    return config
+
+
+def _has_type_of(value: Any, default: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return type(value) is type(default)
+    if isinstance(default, int):
+        return isinstance(value, int)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, tuple):  # grid_shape
+        return isinstance(value, (list, tuple)) and len(value) == 2 and all(
+            type(v) is int and v > 0 for v in value)
+    return isinstance(value, dict)  # extra (default_factory)
 
 
 def load_weights(directory: Path, expected_kind: str | None = None) -> HRM:
