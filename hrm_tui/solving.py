@@ -174,28 +174,12 @@ def verify(kind: str, item: PuzzleItem, prediction: np.ndarray):
 
 def run_model(model, tokens: np.ndarray, max_segments: int | None, stop_at_halt: bool,
               batch_size: int = 256, on_progress: Callable[[int], None] | None = None):
-    """Final tokens, segments used and ACT's halting segment for every row, in chunks."""
-    from models.act import trace
+    """Final tokens, segments used and ACT's halting segment for every row. Puzzles stream
+    through `batch_size` slots; a slot whose puzzle is done takes the next one."""
+    from models.act import solve_dynamic
 
-    preds, used, halted = [], [], []
-    for start in range(0, len(tokens), batch_size):
-        chunk = tokens[start:start + batch_size]
-        final = None
-        for rec in trace(model, chunk, max_segments=max_segments):
-            live = (rec.halted_at == 0) | (rec.halted_at == rec.segment) if stop_at_halt else np.ones(len(chunk), bool)
-            if final is None:
-                final, seg = rec.h_tokens.copy(), np.zeros(len(chunk), np.int32)
-            final[live] = rec.h_tokens[live]
-            seg[live] = rec.segment
-            last_halted = rec.halted_at
-            if stop_at_halt and np.all(rec.halted_at > 0):
-                break
-        preds.append(final)
-        used.append(seg)
-        halted.append(last_halted)
-        if on_progress:
-            on_progress(len(chunk))
-    return np.concatenate(preds), np.concatenate(used), np.concatenate(halted)
+    return solve_dynamic(model, tokens, slots=batch_size, max_segments=max_segments,
+                         stop_at_halt=stop_at_halt, on_progress=on_progress)
 
 
 def format_prediction(kind: str, prediction: np.ndarray) -> Any:
