@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from pathlib import Path
+from typing import NoReturn, Optional
 
 import typer
 
@@ -21,12 +22,21 @@ app = typer.Typer(
 
 
 @app.callback(invoke_without_command=True)
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    kind: str = typer.Option("sudoku", "--kind", help="App: the puzzle screen to open (sudoku, maze, arc)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="App: weights or training-run directory for --kind."),
+) -> None:
     """With no command, open the app."""
     if ctx.invoked_subcommand is None:
         from hrm_tui.launch import open_app
+        from hrm_tui.model_store import KINDS
 
-        open_app()
+        if kind not in KINDS:
+            raise UserError(f"unknown puzzle kind {kind!r}; choose one of {', '.join(KINDS)}")
+        if weights is not None and not weights.is_dir():
+            raise UserError(f"weights directory {weights} does not exist")
+        open_app(kind, {kind: weights} if weights is not None else None)
 
 
 def _register_commands() -> None:
