@@ -143,9 +143,10 @@ def test_signal_saves_the_step_reached_and_exits_cleanly(straight, tmp_path, sig
     step = assert_loadable(run)
     assert f"interrupted at step {step};" in note[0]
     assert not list((run / "checkpoints").glob(".*"))
-    result = hrm(*train_args(run))
-    assert result.returncode == 0 and f"resumed {run} at step {step}" in result.stderr, result.stderr
-    assert_same_training(run, straight())
+    if sig == signal.SIGINT:  # (SIGTERM takes the same path; resuming once is enough)
+        result = hrm(*train_args(run))
+        assert result.returncode == 0 and f"resumed {run} at step {step}" in result.stderr, result.stderr
+        assert_same_training(run, straight())
 
 
 def _fsize_limited_train(run: Path, limit: int, steps: int) -> subprocess.CompletedProcess:
