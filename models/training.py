@@ -152,6 +152,7 @@ class Trainer:
         self.carry: Carry | None = None
         self._grad_fn = mx.value_and_grad(self._loss, argnums=(0, 1))
         self._compiled = None  # (optimiser state id, compiled step), see _step_function
+        self._buffers_kept = False
 
     # -- one optimiser step ---------------------------------------------------------------
     def _loss(self, params, puzzle_rows, carry_arrays, explore_u, explore_steps):
@@ -191,6 +192,15 @@ class Trainer:
             self._compiled = (key, mx.compile(traced, inputs=state, outputs=state))
         return self._compiled[1]
 
+    def _keep_step_buffers(self) -> None:
+        """Let MLX's allocator cache a whole step's worth of freed buffers (its default is 32 MB),
+        so every step reuses the last one's memory instead of faulting in fresh pages (~3%)."""
+        peak = mx.get_peak_memory()
+        previous = mx.set_cache_limit(peak)
+        if previous > peak:
+            mx.set_cache_limit(previous)
+        self._buffers_kept = True
+
     def train_step(self) -> dict[str, float]:
         cfg, model = self.cfg, self.model
         batch = self.source.next_batch()
@@ -215,6 +225,8 @@ class Trainer:
         mx.eval(loss, metrics, model.parameters(), self.optimizer.state, self.carry.arrays(),
                 *([self.ema] if self.ema is not None else []))
         self.step += 1
+        if not self._buffers_kept:
+            self._keep_step_buffers()
 
         loss_value = float(loss.item())
         if not math.isfinite(loss_value):
