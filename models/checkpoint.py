@@ -449,8 +449,22 @@ class RunDir:
 
     @staticmethod
     def load(ckpt: Path) -> tuple[dict[str, dict[str, mx.array]], dict[str, Any]]:
-        """(safetensors groups, state) of one checkpoint directory; ModelError if either is unusable."""
+        """(safetensors groups, state) of one checkpoint directory; ModelError if either is
+        unusable, naming the earlier checkpoint that can be used instead (damage on disk,
+        since writes cannot leave a partial checkpoint)."""
         ckpt = Path(ckpt)
+        try:
+            return RunDir._load(ckpt)
+        except ModelError as exc:
+            listed = RunDir(ckpt.parent.parent).checkpoints()
+            earlier = listed[: listed.index(ckpt)] if ckpt in listed else []
+            if not earlier:
+                raise
+            raise ModelError(f"{exc}; the earlier checkpoint {earlier[-1].name} is intact: remove "
+                             f"{ckpt} to use it") from None
+
+    @staticmethod
+    def _load(ckpt: Path) -> tuple[dict[str, dict[str, mx.array]], dict[str, Any]]:
         try:
             state = json.loads((ckpt / "state.json").read_bytes())
         except (OSError, ValueError) as exc:

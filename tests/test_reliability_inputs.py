@@ -203,11 +203,15 @@ def _build_weights(root: Path) -> dict[str, str]:
     (root / "run_no_model" / ckpt / "model.safetensors").unlink()
     truncated = root / "run_truncated" / ckpt / "model.safetensors"
     truncated.write_bytes(truncated.read_bytes()[:1000])
+    for step in (1, 2):  # damaged on disk after it was written: the earlier one is named
+        RunDir(root / "run_damaged_latest").save(step, arrays, {**state, "step": step})
+    damaged = root / "run_damaged_latest" / "checkpoints" / "step-00000002" / "optimizer.safetensors"
+    damaged.write_bytes(b"\0" * 100)
     names = ["good", "maze_good", "empty_dir", "no_safetensors", "no_config", "zero_bytes", "truncated",
              "truncated_header", "pickle", "torch_zip", "random_bytes", "lying_header", "wrong_shapes",
              "huge_config", "bad_json", "config_list", "unknown_field", "heads_zero", "string_size",
              "other_kind_name", "vocab_6", "seq_900", "swapped_layers", "nan", "inf", "config_is_dir", "run_empty",
-             "run_bad_state", "run_no_model", "run_truncated", "run_ok"]
+             "run_bad_state", "run_no_model", "run_truncated", "run_ok", "run_damaged_latest"]
     return {f"w_{name}": str(root / name) for name in names} | {"w_missing": str(root / "nope"),
                                                                  "unpickled_marker": Evil.marker}
 
@@ -375,6 +379,8 @@ CASES = [
     ("train_maze_size", "train maze --run {dir}/runs/maze --steps 1 --maze-size 100", "--maze-size"),
     ("train_run_is_file", T.replace("{dir}/runs/{case}", "{s_ok}"), "Not a directory"),
     ("train_existing_no_resume", T.replace("{dir}/runs/{case}", "{w_run_ok}") + " --no-resume", "already has checkpoints"),
+    ("train_damaged_checkpoint", T.replace("{dir}/runs/{case}", "{w_run_damaged_latest}"),
+     "the earlier checkpoint step-00000001 is intact: remove"),
     ("train_config_changed", T.replace("{dir}/runs/{case}", "{w_run_ok}") + " --hidden-size 64", "different model config"),
     # -- hrm export ----------------------------------------------------------------------
     ("export_not_a_run", "export {w_good} --out {dir}/exported", "not a training run directory"),
@@ -469,7 +475,7 @@ def test_corrupt_weights_leave_the_files_untouched(matrix):
 
 def test_matrix_size():
     """The figure quoted in docs/reliability.md."""
-    assert len(CASES) >= 150
+    assert len(CASES) >= 160
 
 
 @pytest.mark.parametrize("case", ["puzzle_short", "unknown_kind", "sudoku_latin1", "maze_ragged", "weights_truncated",
