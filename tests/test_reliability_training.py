@@ -149,16 +149,40 @@ def test_signal_saves_the_step_reached_and_exits_cleanly(straight, tmp_path, sig
         assert_same_training(run, straight())
 
 
-def _fsize_limited_train(run: Path, limit: int, steps: int) -> subprocess.CompletedProcess:
-    """`hrm train` where no file may grow past `limit` bytes: writes fail with EFBIG exactly as
-    on a full disk (SIGXFSZ ignored), through MLX's own writer as well as Python's."""
-    code = ("import resource, signal, sys\n"
-            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
-            "from hrm_tui.cli import main\n"
-            f"sys.argv = ['hrm'] + {[str(a) for a in train_args(run, steps)]!r}\n"
-            "main()\n")
+def _train_with(preamble: str, run: Path, steps: int) -> subprocess.CompletedProcess:
+    """`hrm train` (its real `main()`) in a subprocess that first runs `preamble`."""
+    code = (preamble + "\nimport sys\nfrom hrm_tui.cli import main\n"
+            f"sys.argv = ['hrm'] + {[str(a) for a in train_args(run, steps)]!r}\nmain()\n")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=hrm_env(), timeout=120)
+
+
+def _fsize_limited_train(run: Path, limit: int, steps: int) -> subprocess.CompletedProcess:
+    """No file may grow past `limit` bytes: writes fail with EFBIG exactly as on a full disk
+    (SIGXFSZ ignored), through MLX's own writer as well as Python's."""
+    return _train_with("import resource, signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+                       f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))", run, steps)
+
+
+READ_ONLY_CHECKPOINTS = """
+import errno, tempfile
+_mkdtemp = tempfile.mkdtemp
+def mkdtemp(*args, dir=None, **kwargs):  # what a read-only checkpoints/ does, even to root
+    if dir is not None and str(dir).endswith("checkpoints"):
+        raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+    return _mkdtemp(*args, dir=dir, **kwargs)
+tempfile.mkdtemp = mkdtemp
+"""
+
+
+def test_read_only_checkpoint_directory_keeps_the_previous_one_and_says_so(tmp_path):
+    run = tmp_path / "run"
+    assert hrm(*train_args(run, 2)).returncode == 0
+    before = final_files(run, 2)
+    result = _train_with(READ_ONLY_CHECKPOINTS, run, 4)
+    errors = [line for line in error_lines(result) if line.startswith("error:")]
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert len(errors) == 1 and "Permission denied; the previous checkpoint" in errors[0], result.stderr
+    assert final_files(run, 2) == before and assert_loadable(run) == 2
 
 
 def test_failed_checkpoint_write_keeps_the_previous_one_and_says_so(tmp_path):
