@@ -38,17 +38,18 @@ def tables(results: dict[str, Any]) -> list[Table]:
         mlx, torch = r["mlx"], r["torch"]
         skipped = torch.get("skipped") or torch.get("error")
         speed.append([
-            str(r["hidden_size"]), f"{r['gflop_per_step']:.0f}", _ms(mlx), skipped or _ms(torch),
-            _num(r.get("speed_ratio"), "{:.2f}x"), _num(r.get("speed_ratio_cpu"), "{:.2f}x"),
+            str(r["hidden_size"]), _num(mlx.get("parameters"), "{:,}"), f"{r['gflop_per_step']:.0f}", _ms(mlx),
+            skipped or _ms(torch), _num(r.get("speed_ratio"), "{:.2f}x"), _num(r.get("speed_ratio_wall"), "{:.2f}x"),
         ])
         efficiency.append([
             str(r["hidden_size"]), _num(mlx.get("tokens_per_s"), "{:,.0f}"), _rate(mlx),
             "-" if skipped else _rate(torch), _num(mlx.get("first_step_s"), "{:.1f} s"), _mb(mlx), _mb(torch),
         ])
+    on = "CPU time" if results["basis"] == "cpu" else "wall time"
     out.append((f"Training step ({shape})",
-                ["d", "GFLOP/step", "MLX ms/step (CPU ms)", "PyTorch ms/step (CPU ms)",
-                 "PyTorch/MLX time", "PyTorch/MLX CPU time"], speed))
-    out.append(("Training step: throughput, share of the sgemm peak, memory",
+                ["d", "parameters", "GFLOP/step", "MLX ms/step (CPU ms)", "PyTorch ms/step (CPU ms)",
+                 f"speed, PyTorch/MLX {on}", "speed, PyTorch/MLX wall time"], speed))
+    out.append((f"Training step: throughput, share of the sgemm peak, memory (rates on {on})",
                 ["d", "MLX tokens/s", "MLX GFLOP/s (% of sgemm)", "PyTorch GFLOP/s (% of sgemm)",
                  "MLX first step", "MLX peak RSS", "PyTorch peak RSS"], efficiency))
 
@@ -63,7 +64,7 @@ def tables(results: dict[str, Any]) -> list[Table]:
             f"{r['large_ms_per_segment']:.0f} (batch {r['large_batch']})",
             f"{r['puzzle_segments_per_s']:,.0f}", _mb(r),
         ])
-    out.append(("Inference: one ACT segment (batch 1 as the app animates it)",
+    out.append((f"Inference: one ACT segment, batch 1 as the app animates it ({on})",
                 ["model", "batch-1 ms/segment", "first segment ms", "large batch ms/segment",
                  "puzzle-segments/s", "peak RSS"], rows))
 
@@ -74,7 +75,7 @@ def tables(results: dict[str, Any]) -> list[Table]:
                  "dynamic": f"dynamic ACT scheduling ({dynamic['slots']} slots)"}
         rows = [[names[k], f"{v['puzzles_per_s']:.1f}", f"{v['exact_accuracy']:.1%}", f"{v['mean_segments']:.2f}"]
                 for k, v in dynamic["runs"].items()]
-        out.append((f"Batch solving {dynamic['puzzles']} Sudoku puzzles ({dynamic['givens'][0]}-{dynamic['givens'][1]} "
+        out.append((f"Batch solving ({on}) {dynamic['puzzles']} Sudoku puzzles ({dynamic['givens'][0]}-{dynamic['givens'][1]} "
                     f"givens): dynamic is {dynamic['speedup_vs_fixed_segments']:.2f}x fixed segments",
                     ["mode", "puzzles/s", "exact accuracy", "mean segments"], rows))
     else:
@@ -124,11 +125,14 @@ METHOD = """\
   one-step gradient, the no-grad target-Q segment, backward, AdamATan2, SignSGD on the puzzle
   embedding. The PyTorch column (`hrm_tui/bench/torch_reference.py`) is the same model and step,
   eager, float32, with the same thread count.
-- GFLOP/s counts matrix products only (`hrm_tui/bench/flops.py`); the sgemm peak is a 1024^3
-  float32 matmul measured in the same process as the step.
+- GFLOP/s counts matrix products only (`hrm_tui/bench/flops.py`); the sgemm peak is the best
+  of five 1024^3 float32 matmuls, measured in the same process as the step (before and after).
+- With one thread, rates, ratios and targets are computed from the process CPU time: the time
+  the work actually ran, which other processes sharing the cores do not inflate (the wall
+  time, also shown, does include their interference). With more threads, from wall time.
 - Inference batch 1 is what the app runs per animation frame: one segment plus the H and L
   decodes of every inner update. Without shipped weights an untrained model of the
   `hrm train sudoku` shape stands in, and dynamic scheduling (which depends on learned halting)
   is skipped.
 - On a shared machine the load average tells how much other processes took; ratios are
-  measured back to back in one run."""
+  measured back to back in one run, MLX and PyTorch alternating size by size."""

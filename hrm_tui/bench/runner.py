@@ -2,8 +2,9 @@
 
 All ratios come from measurements of this one run, on this machine, with the same thread
 count for MLX's BLAS and PyTorch. Times are medians over the repeats after warm-up (the first
-MLX step includes compiling the step); the best repeat is kept too, as it is the figure least
-disturbed by other processes on a shared machine.
+MLX step includes compiling the step). Rates, ratios and targets use `basis`: with one thread
+the process CPU time (the time the work actually ran, which other processes on a shared machine
+do not inflate), with more threads the wall time; both are kept in the results.
 """
 
 from __future__ import annotations
@@ -63,11 +64,16 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
+def basis(plan: Plan) -> str:
+    return "cpu" if plan.threads == 1 else "wall"
+
+
 def run(plan: Plan, say: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
     """Every section of the benchmark; `say` reports progress (one line per measurement)."""
     results: dict[str, Any] = {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "plan": asdict(plan),
+        "basis": basis(plan),
         "machine": machine(),
         "load_average": {"start": _load()},
     }
@@ -101,29 +107,32 @@ def training(plan: Plan, size: int, say: Callable[[str], None]) -> dict[str, Any
         say(f"training step d {size}: PyTorch")
         result = _worker({"task": "torch_train", **task, "threads": plan.threads}, plan.threads, torch=True)
         row["torch"] = _step_figures(result, step_flops, plan, cfg)
-    if "ms_per_step" in row["mlx"] and "ms_per_step" in row["torch"]:
-        row["speed_ratio"] = row["torch"]["ms_per_step"] / row["mlx"]["ms_per_step"]
-        row["speed_ratio_best"] = row["torch"]["ms_best"] / row["mlx"]["ms_best"]
-        row["speed_ratio_cpu"] = row["torch"]["cpu_ms_per_step"] / row["mlx"]["cpu_ms_per_step"]
+    if "busy_ms" in row["mlx"] and "busy_ms" in row["torch"]:
+        row["speed_ratio"] = row["torch"]["busy_ms"] / row["mlx"]["busy_ms"]
+        row["speed_ratio_wall"] = row["torch"]["ms_per_step"] / row["mlx"]["ms_per_step"]
     return row
 
 
 def _step_figures(result: dict[str, Any], step_flops: float, plan: Plan, cfg) -> dict[str, Any]:
     if "error" in result:
         return result
-    median = statistics.median(result["step_s"])
+    cpu = basis(plan) == "cpu"
+    busy = statistics.median(result["cpu_s"] if cpu else result["step_s"])
+    peak = result["sgemm_gflops_cpu" if cpu else "sgemm_gflops"]
     figures = {
-        "ms_per_step": 1000 * median,
+        "ms_per_step": 1000 * statistics.median(result["step_s"]),
         "ms_best": 1000 * min(result["step_s"]),
         "cpu_ms_per_step": 1000 * statistics.median(result["cpu_s"]),
+        "busy_ms": 1000 * busy,
         "first_step_s": result["first_step_s"],
-        "tokens_per_s": plan.batch * cfg.seq_len / median,
-        "gflops": step_flops / median / 1e9,
-        "sgemm_gflops": result["sgemm_gflops"],
-        "utilisation": step_flops / median / 1e9 / result["sgemm_gflops"],
+        "tokens_per_s": plan.batch * cfg.seq_len / busy,
+        "gflops": step_flops / busy / 1e9,
+        "sgemm_gflops": peak,
+        "utilisation": step_flops / busy / 1e9 / peak,
         "loss_finite": result["loss_finite"],
     }
-    for key in ("peak_rss_mb", "base_rss_mb", "version", "mlx", "blas", "compiled", "threads", "blas_threads"):
+    for key in ("parameters", "peak_rss_mb", "base_rss_mb", "version", "mlx", "blas", "compiled", "threads",
+                "blas_threads"):
         if key in result:
             figures[key] = result[key]
     return figures
@@ -142,13 +151,13 @@ def inference(plan: Plan, say: Callable[[str], None]) -> tuple[list[dict[str, An
         say(f"inference: weights/{kind}")
         rows.append({"model": f"weights/{kind}", **_inference_figures(
             _worker({"task": "mlx_inference", "weights": str(directory), "config": None,
-                     "large_batch": plan.inference_batch, "segments": plan.inference_segments}, plan.threads))})
+                     "large_batch": plan.inference_batch, "segments": plan.inference_segments}, plan.threads), plan)})
     if "skipped" in rows[0]:
         stand_in = sudoku_config(128, 2, halt_max_steps=8)  # `hrm train sudoku` defaults
         say("inference: untrained model of the `hrm train sudoku` default shape")
         rows.append({"model": "untrained, `hrm train sudoku` shape", **_inference_figures(
             _worker({"task": "mlx_inference", "weights": None, "config": stand_in.to_dict(),
-                     "large_batch": plan.inference_batch, "segments": plan.inference_segments}, plan.threads))})
+                     "large_batch": plan.inference_batch, "segments": plan.inference_segments}, plan.threads), plan)})
 
     if not (shipped["sudoku"] / "model.safetensors").is_file():
         dynamic = {"skipped": "needs the shipped Sudoku model (halting decides the gain)"}
@@ -158,21 +167,25 @@ def inference(plan: Plan, say: Callable[[str], None]) -> tuple[list[dict[str, An
                            "slots": plan.slots, "givens": [26, 40]}, plan.threads)
         if "runs" in dynamic:
             runs = dynamic["runs"]
-            dynamic["speedup_vs_fixed_segments"] = runs["dynamic"]["puzzles_per_s"] / runs["fixed_segments"]["puzzles_per_s"]
-            dynamic["speedup_vs_batch_halting"] = runs["dynamic"]["puzzles_per_s"] / runs["batch_halting"]["puzzles_per_s"]
+            key = "cpu_seconds" if basis(plan) == "cpu" else "seconds"
+            for run_ in runs.values():
+                run_["puzzles_per_s"] = plan.dynamic_puzzles / run_[key]
+            dynamic["speedup_vs_fixed_segments"] = runs["fixed_segments"][key] / runs["dynamic"][key]
+            dynamic["speedup_vs_batch_halting"] = runs["batch_halting"][key] / runs["dynamic"][key]
     return rows, dynamic
 
 
-def _inference_figures(result: dict[str, Any]) -> dict[str, Any]:
+def _inference_figures(result: dict[str, Any], plan: Plan) -> dict[str, Any]:
     if "error" in result:
         return result
-    cfg = result["config"]
-    large = statistics.median(result["large_segment_s"])
+    cfg, suffix = result["config"], "_cpu_s" if basis(plan) == "cpu" else "_s"
+    batch1 = statistics.median(result["batch1_segment" + suffix])
+    large = statistics.median(result["large_segment" + suffix])
     return {
         "hidden_size": cfg["hidden_size"], "layers": f"{cfg['H_layers']}+{cfg['L_layers']}",
         "halt_max_steps": cfg["halt_max_steps"],
-        "batch1_ms_per_segment": 1000 * statistics.median(result["batch1_segment_s"]),
-        "batch1_ms_best": 1000 * min(result["batch1_segment_s"]),
+        "batch1_ms_per_segment": 1000 * batch1,
+        "batch1_wall_ms_per_segment": 1000 * statistics.median(result["batch1_segment_s"]),
         "first_segment_ms": 1000 * result["first_segment_s"],
         "large_batch": result["large_batch"],
         "large_ms_per_segment": 1000 * large,

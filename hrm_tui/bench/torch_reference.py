@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 import resource
-import time
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hrm_tui.bench.timing import sgemm_rates, timed
 from models.config import HRMConfig
 
 
@@ -198,26 +198,15 @@ def measure_train_step(config: dict[str, Any], batch_size: int, warmup: int, rep
     cfg = HRMConfig.from_dict(config)
     trainer = TorchTrainer(cfg, batch_size)
     gen = torch.Generator().manual_seed(0)
-    walls, cpus = [], []
+    walls, cpus, loss = [], [], float("nan")
     for _ in range(warmup + repeats):
         inputs = torch.randint(1, cfg.vocab_size, (batch_size, cfg.seq_len), generator=gen)
         labels = torch.randint(2, cfg.vocab_size, (batch_size, cfg.seq_len), generator=gen)
-        start, cpu = time.perf_counter(), time.process_time()
-        loss = trainer.step(inputs, labels, torch.zeros(batch_size, dtype=torch.int64))
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - cpu)
+        loss, wall, cpu = timed(lambda: trainer.step(inputs, labels, torch.zeros(batch_size, dtype=torch.int64)))
+        walls.append(wall)
+        cpus.append(cpu)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     return {"first_step_s": walls[0], "step_s": walls[warmup:], "cpu_s": cpus[warmup:],
-            "loss_finite": math.isfinite(loss), "sgemm_gflops": sgemm_gflops(),
+            "loss_finite": math.isfinite(loss), **sgemm_rates(lambda: a @ b, 1024),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "version": torch.__version__, "threads": torch.get_num_threads()}
-
-
-def sgemm_gflops(n: int = 1024, repeats: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * n**3 / best / 1e9

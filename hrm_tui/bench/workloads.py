@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from hrm_tui.bench.timing import sgemm_rates, timed
 from models.config import HRMConfig
 
 
@@ -70,25 +71,35 @@ def environment() -> dict[str, Any]:
             "blas_threads": blas.threads, "jit": jit_info().to_dict(), "compiled": use_compile()}
 
 
+def mlx_sgemm_rates() -> dict[str, float]:
+    import mlx.core as mx
+
+    a, b = mx.random.normal((1024, 1024)), mx.random.normal((1024, 1024))
+    mx.eval(a, b)
+    return sgemm_rates(lambda: mx.eval(a @ b), 1024)
+
+
 def mlx_train_step(config: dict[str, Any], batch_size: int, warmup: int, repeats: int) -> dict[str, Any]:
     """Wall and CPU seconds of `warmup + repeats` `Trainer.train_step`s, peak RSS, sgemm peak."""
-    from models.backend import measure_sgemm_gflops
+    from models.hrm import count_parameters
     from models.training import TrainConfig, Trainer
 
     cfg = HRMConfig.from_dict(config)
-    peak_before = measure_sgemm_gflops()
+    peak = mlx_sgemm_rates()
     base_rss = rss_mb()
     trainer = Trainer(cfg, TrainConfig(batch_size=batch_size, lr=1e-4, lr_warmup_steps=0),
                       RandomSudokuBatches(batch_size, cfg.seq_len, cfg.vocab_size))
     walls, cpus, loss = [], [], float("nan")
     for _ in range(warmup + repeats):
-        start, cpu = time.perf_counter(), time.process_time()
-        loss = trainer.train_step()["loss"]
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - cpu)
+        out, wall, cpu = timed(trainer.train_step)
+        loss = out["loss"]
+        walls.append(wall)
+        cpus.append(cpu)
+    again = mlx_sgemm_rates()  # the best of before and after: less disturbed by other processes
     return {"first_step_s": walls[0], "step_s": walls[warmup:], "cpu_s": cpus[warmup:],
-            "loss_finite": math.isfinite(loss), "base_rss_mb": base_rss, "peak_rss_mb": peak_rss_mb(),
-            "sgemm_gflops": max(peak_before, measure_sgemm_gflops()), **environment()}
+            "loss_finite": math.isfinite(loss), "parameters": count_parameters(trainer.model),
+            "base_rss_mb": base_rss, "peak_rss_mb": peak_rss_mb(),
+            **{k: max(peak[k], again[k]) for k in peak}, **environment()}
 
 
 def _load(weights: str | None, config: dict[str, Any] | None):
@@ -110,20 +121,21 @@ def mlx_inference(weights: str | None, config: dict[str, Any] | None, large_batc
     cfg = model.config
     rng = np.random.default_rng(0)
 
-    def per_segment(batch: int, inner: bool) -> tuple[float, list[float]]:
+    def per_segment(batch: int, inner: bool) -> tuple[list[float], list[float]]:
+        """Wall and CPU seconds of each of `segments` segments of one trace."""
         inputs = rng.integers(1, cfg.vocab_size, (batch, cfg.seq_len), dtype=np.int32)
-        times, start = [], time.perf_counter()
-        for _ in trace(model, inputs, max_segments=segments, inner_cycles=inner):
-            now = time.perf_counter()
-            times.append(now - start)
-            start = now
-        return times[0], times[1:]
+        records = iter(trace(model, inputs, max_segments=segments, inner_cycles=inner))
+        samples = [timed(lambda: next(records))[1:] for _ in range(segments or cfg.halt_max_steps)]
+        walls, cpus = zip(*samples)
+        return list(walls), list(cpus)
 
-    first_1, batch_1 = per_segment(1, inner=True)
-    _, again = per_segment(1, inner=True)
-    first_large, large = per_segment(large_batch, inner=False)
-    return {"config": cfg.to_dict(), "first_segment_s": first_1, "batch1_segment_s": batch_1 + again,
-            "large_batch": large_batch, "large_first_segment_s": first_large, "large_segment_s": large,
+    walls, cpus = per_segment(1, inner=True)
+    again_walls, again_cpus = per_segment(1, inner=True)
+    large_walls, large_cpus = per_segment(large_batch, inner=False)
+    return {"config": cfg.to_dict(), "first_segment_s": walls[0],
+            "batch1_segment_s": walls[1:] + again_walls[1:], "batch1_segment_cpu_s": cpus[1:] + again_cpus[1:],
+            "large_batch": large_batch, "large_first_segment_s": large_walls[0],
+            "large_segment_s": large_walls[1:], "large_segment_cpu_s": large_cpus[1:],
             "peak_rss_mb": peak_rss_mb(), **environment()}
 
 
@@ -146,10 +158,8 @@ def mlx_dynamic(weights: str, puzzles: int, slots: int, givens: tuple[int, int])
     runs = {}
     for name, run in (("fixed_segments", lambda: fixed(False)), ("batch_halting", lambda: fixed(True)),
                       ("dynamic", lambda: solve_dynamic(model, inputs, slots=slots)[:2])):
-        start = time.perf_counter()
-        predictions, used = run()
-        seconds = time.perf_counter() - start
-        runs[name] = {"seconds": seconds, "puzzles_per_s": puzzles / seconds,
+        (predictions, used), wall, cpu = timed(run)
+        runs[name] = {"seconds": wall, "cpu_seconds": cpu,
                       "exact_accuracy": float((predictions == labels).all(axis=1).mean()),
                       "mean_segments": float(used.mean())}
     return {"puzzles": puzzles, "slots": slots, "givens": list(givens), "runs": runs, **environment()}
