@@ -130,7 +130,8 @@ def score(answers: list[ArcAnswer]) -> dict[str, Any]:
     by_task: dict[str, list[ArcAnswer]] = {}
     for answer in answers:
         by_task.setdefault(answer.task, []).append(answer)
-    task_scores = [float(np.mean([bool(a.correct) for a in group])) for group in by_task.values()]
+    per_task = {name: float(np.mean([bool(a.correct) for a in group])) for name, group in by_task.items()}
+    task_scores = list(per_task.values())
     cells = [_cell_accuracy(a) for a in answers if a.expected is not None]
     return {
         "tasks": len(by_task),
@@ -140,6 +141,7 @@ def score(answers: list[ArcAnswer]) -> dict[str, Any]:
         "cell_accuracy": float(np.mean(cells)) if cells else None,
         "tasks_on_canvas": sum(all(a.views for a in group) for group in by_task.values()),
         "tasks_learned": sum(group[0].learned for group in by_task.values()),
+        "solved": {name: value for name, value in per_task.items() if value > 0},
     }
 
 

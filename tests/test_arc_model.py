@@ -121,6 +121,7 @@ def test_pass_at_2_averages_test_inputs_within_a_task_then_tasks():
     summary = score(answers)
     assert summary["tasks"] == 3 and summary["test_inputs"] == 4
     assert summary["pass_at_2"] == pytest.approx((0.5 + 0 + 1) / 3)
+    assert summary["solved"] == {"a": 0.5, "c": 1.0}
 
 
 def test_the_second_attempt_counts_and_attempts_are_always_two():
