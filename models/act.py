@@ -99,8 +99,7 @@ def act_train_segment(model: HRM, carry: Carry, puzzle_rows: mx.array, explore_u
         min_halt = mx.where(explore_u < cfg.halt_exploration_prob, explore_steps, 0)
         halted = halted & (steps >= min_halt)
         # Target Q from one extra segment without gradient (as the reference).
-        nxt = model.segment(z_H, z_L, mx.stop_gradient(x))
-        next_halt, next_cont = mx.stop_gradient(nxt.q_halt), mx.stop_gradient(nxt.q_continue)
+        next_halt, next_cont = map(mx.stop_gradient, model.next_q_values(z_H, z_L, mx.stop_gradient(x)))
         target_q = mx.sigmoid(mx.where(is_last, next_halt, mx.maximum(next_halt, next_cont)))
 
     loss, metrics = act_loss(out.logits, carry.labels, out.q_halt, out.q_continue, target_q,

@@ -78,9 +78,10 @@ class HRM(nn.Module):
         return mx.where(mask, self.H_init, z_H), mx.where(mask, self.L_init, z_L)
 
     # -- one ACT segment ----------------------------------------------------------------
-    def cycles(self, z_H: mx.array, z_L: mx.array, x: mx.array, on_update=None):
+    def cycles(self, z_H: mx.array, z_L: mx.array, x: mx.array, on_update=None, h_queries: int | None = None):
         """All H_cycles x L_cycles updates of one segment; only the last L and H update carry
-        gradient (one-step gradient approximation). `on_update(level, z)` sees every update."""
+        gradient (one-step gradient approximation). `on_update(level, z)` sees every update.
+        With `h_queries`, the final H update computes only its first `h_queries` positions."""
         cfg = self.config
         for h_step in range(cfg.H_cycles):
             for l_step in range(cfg.L_cycles):
@@ -97,7 +98,7 @@ class HRM(nn.Module):
         z_L = self.L_level(z_L, z_H + x)
         if on_update:
             on_update("L", z_L)
-        z_H = self.H_level(z_H, z_L)
+        z_H = self.H_level(z_H, z_L, h_queries)
         if on_update:
             on_update("H", z_H)
         return z_H, z_L
@@ -113,6 +114,12 @@ class HRM(nn.Module):
     def q_values(self, z_H: mx.array) -> tuple[mx.array, mx.array]:
         q = self.q_head(z_H[:, 0])
         return q[:, 0], q[:, 1]
+
+    def next_q_values(self, z_H: mx.array, z_L: mx.array, x: mx.array) -> tuple[mx.array, mx.array]:
+        """(q_halt, q_continue) after one more segment: what the ACT target needs, computed
+        without the positions of the final H update that the Q head does not read."""
+        z_H, _ = self.cycles(z_H, z_L, x, h_queries=1)
+        return self.q_values(z_H)
 
     def segment(self, z_H: mx.array, z_L: mx.array, x: mx.array, on_update=None) -> SegmentOutput:
         z_H, z_L = self.cycles(z_H, z_L, x, on_update)

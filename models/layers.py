@@ -69,13 +69,15 @@ class Attention(nn.Module):
         self.qkv_proj = Linear(d, 3 * d, rng)
         self.o_proj = Linear(d, d, rng)
 
-    def __call__(self, x: mx.array) -> mx.array:
+    def __call__(self, x: mx.array, queries: int | None = None) -> mx.array:
+        """Attention of every position, or only of the first `queries` positions (to all)."""
         B, S, d = x.shape
         # One matmul per row block of the fused weight: q, k and v come out contiguous, which
         # keeps the elementwise work after them on vectorised (not strided) loops.
+        w_q, w_k, w_v = mx.split(self.qkv_proj.weight, 3, axis=0)
         q, k, v = (
-            (x @ w.T).reshape(B, S, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
-            for w in mx.split(self.qkv_proj.weight, 3, axis=0)
+            (rows @ w.T).reshape(B, -1, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+            for rows, w in ((x if queries is None else x[:, :queries], w_q), (x, w_k), (x, w_v))
         )
         q = mx.fast.rope(q, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
         k = mx.fast.rope(k, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
@@ -85,7 +87,7 @@ class Attention(nn.Module):
             out = weights @ v
         else:
             out = mx.fast.scaled_dot_product_attention(q, k, v, scale=self.head_dim**-0.5)
-        return self.o_proj(out.transpose(0, 2, 1, 3).reshape(B, S, d))
+        return self.o_proj(out.transpose(0, 2, 1, 3).reshape(B, -1, d))
 
 
 class SwiGLU(nn.Module):
@@ -111,9 +113,11 @@ class Block(nn.Module):
         self.self_attn = Attention(config, rng)
         self.mlp = SwiGLU(config, rng)
 
-    def __call__(self, h: mx.array) -> mx.array:
-        h = rms_norm(h + self.self_attn(h), self.eps)
-        return rms_norm(h + self.mlp(h), self.eps)
+    def __call__(self, h: mx.array, queries: int | None = None) -> mx.array:
+        """The block's output at every position, or at the first `queries` positions only."""
+        rows = h if queries is None else h[:, :queries]
+        rows = rms_norm(rows + self.self_attn(h, queries), self.eps)
+        return rms_norm(rows + self.mlp(rows), self.eps)
 
 
 class ReasoningModule(nn.Module):
@@ -123,8 +127,10 @@ class ReasoningModule(nn.Module):
         super().__init__()
         self.layers = [Block(config, rng) for _ in range(num_layers)]
 
-    def __call__(self, h: mx.array, injection: mx.array) -> mx.array:
+    def __call__(self, h: mx.array, injection: mx.array, queries: int | None = None) -> mx.array:
+        """The updated state; with `queries`, only its first `queries` positions (the last
+        block skips the rest, which nothing reads)."""
         h = h + injection
-        for layer in self.layers:
+        for layer in self.layers[:-1]:
             h = layer(h)
-        return h
+        return self.layers[-1](h, queries)

@@ -122,3 +122,14 @@ def test_jit_kernels_are_built_with_the_vectorising_flags():
     fused = mx.compile(lambda a, b: a * mx.sigmoid(a) * b)
     a = mx.array(np.linspace(-5, 5, 1000, dtype=np.float32))
     np.testing.assert_allclose(np.array(fused(a, a)), np.array(a * mx.sigmoid(a) * a), rtol=1e-6)
+
+
+def test_target_q_skips_only_what_the_q_head_does_not_read():
+    model = _halting_model()
+    inputs = np.random.default_rng(3).integers(1, 11, (4, 81)).astype(np.int32)
+    x = model.input_embeddings(mx.array(inputs), model.puzzle_rows(mx.zeros((4,), mx.int32)))
+    first = model.segment(*model.initial_state(4), x)
+    full = model.segment(first.z_H, first.z_L, x)
+    q_halt, q_continue = model.next_q_values(first.z_H, first.z_L, x)
+    np.testing.assert_allclose(np.array(q_halt), np.array(full.q_halt), atol=1e-5)
+    np.testing.assert_allclose(np.array(q_continue), np.array(full.q_continue), atol=1e-5)
