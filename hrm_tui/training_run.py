@@ -148,23 +148,26 @@ def run_training(o: TrainOptions) -> None:
     from models.errors import ModelError
     from models.training import Trainer, TrainingInterrupted
 
+    world = _world(o)
     run_dir = o.run or Path("runs") / o.kind_name
     source, evaluation, num_ids = data_sources(o)
     mcfg, tcfg = model_config(o, num_ids), train_config(o)
-    display = ProgressDisplay(tcfg.total_steps)
+    display = ProgressDisplay(tcfg.total_steps, quiet=not world.is_main)
     trainer = Trainer(mcfg, tcfg, source, run_dir=run_dir, eval_batch=evaluation, on_log=display.update)
+    main = trainer.run  # None on ranks other than 0: they neither read nor write the run directory
     try:
-        trainer.run.create()
+        _open_run_dir(main, o, run_dir, world)
         if o.resume and trainer.resume():
             display.note(f"resumed {run_dir} at step {trainer.step}")
-        elif trainer.run.latest() is not None:
-            raise UserError(f"{run_dir} already has checkpoints; pass --resume or choose another --run")
-        _write_options(run_dir, o)
+        if main:
+            _write_options(run_dir, o)
+        if world.size > 1:
+            display.note(f"training on {world.size} ranks, {o.batch_size // world.size} puzzles each per step")
         with display:
             display.start(trainer.step)
             trainer.run_steps(time_limit=o.minutes * 60 if o.minutes else None)
     except TrainingInterrupted as stop:
-        latest = trainer.run.latest()
+        latest = main.latest() if main else None
         if stop.saved:
             display.note(f"interrupted at step {stop.step}; checkpoint saved in {latest}; "
                          f"resume with the same command")
@@ -175,9 +178,11 @@ def run_training(o: TrainOptions) -> None:
     except KeyboardInterrupt:
         display.note("interrupted before training started; the run directory is as it was")
         raise SystemExit(130)
-    except ModelError as exc:
-        raise UserError(str(exc)) from None
+    except ModelError as exc:  # raised on every rank alike; rank 0 says it
+        raise (UserError(str(exc)) if main else SystemExit(2)) from None
     display.note(f"step {trainer.step}/{tcfg.total_steps}, {trainer.elapsed / 60:.1f} min; checkpoints in {run_dir}")
+    if not main:
+        return
     if o.export:
         from hrm_tui.cards import export_run
 
@@ -187,6 +192,35 @@ def run_training(o: TrainOptions) -> None:
         from hrm_tui.curves import plot_terminal
 
         plot_terminal(trainer.run.read_log())
+
+
+def _world(o: TrainOptions):
+    """The ranks of this run (one process unless started by `mlx.launch`; docs/distributed.md)."""
+    from models.distributed import world
+
+    w = world()
+    if o.batch_size % w.size:
+        raise UserError(f"--batch-size {o.batch_size} does not split over {w.size} ranks; use a multiple of {w.size}")
+    return w
+
+
+def _open_run_dir(main, o: TrainOptions, run_dir: Path, world) -> None:
+    """Rank 0 (`main`, the RunDir) creates the run directory or refuses it; the other ranks
+    wait for its answer, so a refusal stops every rank before any of them trains."""
+    from models.distributed import from_main
+    from models.errors import ModelError
+
+    refusal = None
+    if main:
+        try:
+            main.create()
+            if not o.resume and main.latest() is not None:
+                refusal = f"{run_dir} already has checkpoints; pass --resume or choose another --run"
+        except ModelError as exc:
+            refusal = str(exc)
+    refusal = from_main(refusal, world)
+    if refusal:
+        raise UserError(refusal) if main else SystemExit(2)
 
 
 def _write_options(run_dir: Path, o: TrainOptions) -> None:
@@ -209,12 +243,12 @@ def _jsonable(value):
 class ProgressDisplay:
     """Rich progress bar on a terminal; one plain line per log record otherwise (background runs)."""
 
-    def __init__(self, total: int):
+    def __init__(self, total: int, quiet: bool = False):
         from rich.console import Console
 
-        self.console = Console(stderr=True)
+        self.console = Console(stderr=True, quiet=quiet)  # quiet: ranks other than 0 print nothing
         self.total = total
-        self.interactive = self.console.is_terminal
+        self.interactive = self.console.is_terminal and not quiet
         self.progress = None
         self.task = None
 

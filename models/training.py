@@ -17,6 +17,7 @@ import mlx.core as mx
 import numpy as np
 from mlx.utils import tree_flatten, tree_map, tree_unflatten
 
+from models import distributed as dist
 from models import fastmath
 from models.act import Carry, act_train_segment, initial_carry, predict, refill
 from models.checkpoint import RunDir, all_finite, apply_arrays, model_arrays, numpy_rng_state, restore_numpy_rng
@@ -137,8 +138,12 @@ class Trainer:
                  on_log: Callable[[dict[str, Any]], None] | None = None):
         self.model_config = model_config
         self.cfg = train_config
-        self.source = source
-        self.run = RunDir(run_dir, keep_last=train_config.keep_last) if run_dir else None
+        self.world = dist.world()
+        dist.check_divides(train_config.batch_size, self.world)
+        self.source = source  # the global batch; each rank trains on its rows (models/distributed.py)
+        self.checkpointing = run_dir is not None
+        # Rank 0 alone owns the run directory; the other ranks join its saves and resumes.
+        self.run = RunDir(run_dir, keep_last=train_config.keep_last) if run_dir and self.world.is_main else None
         self.eval_batch = eval_batch
         self.on_log = on_log
         self.model = HRM(model_config, seed=train_config.seed)
@@ -170,8 +175,12 @@ class Trainer:
         rows = model.puzzle_rows(carry.puzzle_identifiers)
         (loss, metrics, new_carry), (grads, row_grads) = self._grad_fn(
             model.trainable_parameters(), rows, carry.arrays(), explore_u, explore_steps)
-        self.optimizer.update(model, grads)
-        return loss, metrics, new_carry, row_grads, carry.puzzle_identifiers
+        w = self.world
+        self.optimizer.update(model, dist.average_gradients(grads, w))
+        totals = dist.sum_scalars({"loss": loss, **metrics}, w)
+        loss = totals.pop("loss") / w.size
+        return (loss, totals, new_carry, dist.gather_rows(row_grads, w),
+                dist.gather_rows(carry.puzzle_identifiers, w))
 
     def _step_function(self):
         """`_optimise`, compiled when that pays (models/cpu_jit.py). The model and optimiser
@@ -202,13 +211,14 @@ class Trainer:
         self._buffers_kept = True
 
     def train_step(self) -> dict[str, float]:
-        cfg, model = self.cfg, self.model
-        batch = self.source.next_batch()
+        cfg, model, w = self.cfg, self.model, self.world
+        batch = dist.shard_rows(self.source.next_batch(), w)
         if self.carry is None:
             self.carry = initial_carry(model, batch)
-        B = self.carry.inputs.shape[0]
-        explore_u = mx.array(self.rng.random(B).astype(np.float32))
-        explore_steps = mx.array(self.rng.integers(2, model.config.halt_max_steps + 1, size=B).astype(np.int32))
+        B = self.carry.inputs.shape[0] * w.size  # the global batch: every rank draws the same numbers
+        explore_u = mx.array(dist.shard_rows(self.rng.random(B).astype(np.float32), w))
+        explore_steps = mx.array(dist.shard_rows(
+            self.rng.integers(2, model.config.halt_max_steps + 1, size=B).astype(np.int32), w))
         lr = learning_rate(self.step, cfg.lr, cfg.lr_warmup_steps, cfg.total_steps, cfg.lr_min_ratio, cfg.lr_schedule)
         self.optimizer.learning_rate = lr
         batch = {k: mx.array(batch[k], dtype=mx.int32) for k in ("inputs", "labels", "puzzle_identifiers")}
@@ -267,16 +277,19 @@ class Trainer:
         TrainingInterrupted (a KeyboardInterrupt)."""
         if self.run:
             self.run.create()
+        dist.check_same(describe(self) + f"{self.step} {json.dumps(self.source.state(), default=str)}",
+                        "configuration, step or data position", self.world)
         target = self.cfg.total_steps if num_steps is None else min(self.cfg.total_steps, self.step + num_steps)
         start = time.monotonic()
         base_elapsed = self.elapsed
         window: list[dict[str, float]] = []
         window_start = time.monotonic()
         with _DeferredSignals(self) as signals:
-            while self.step < target and signals.received is None:
-                if time_limit is not None and time.monotonic() - start >= time_limit:
-                    break
-                if should_stop is not None and should_stop():
+            while self.step < target:
+                stop = (signals.received is not None
+                        or (time_limit is not None and time.monotonic() - start >= time_limit)
+                        or (should_stop is not None and should_stop()))
+                if dist.any_rank(stop, self.world):  # every rank stops at the same step
                     break
                 window.append(self.train_step())
                 self.elapsed = base_elapsed + time.monotonic() - start
@@ -284,17 +297,24 @@ class Trainer:
                     record = self._summarise(window, time.monotonic() - window_start)
                     window, window_start = [], time.monotonic()
                     if self.eval_batch is not None and (self.step % self.cfg.eval_every == 0 or self.step == target):
-                        record.update({f"eval_{k}": v for k, v in evaluate_exact(self.export_model(), self.eval_batch).items()})
-                        if self.run and record["eval_exact_accuracy"] > self.best_exact:
+                        record.update(self._evaluate())
+                        if self.checkpointing and record["eval_exact_accuracy"] > self.best_exact:
                             self.best_exact = record["eval_exact_accuracy"]
                             self.save(is_best=True)
                     self._log(record)
-                if self.run and self.step % self.cfg.checkpoint_every == 0:
+                if self.checkpointing and self.step % self.cfg.checkpoint_every == 0:
                     self.save()
-            if self.run:
+            if self.checkpointing:
                 self.save()
         if signals.received is not None:
-            raise TrainingInterrupted(signals.received, self.step, saved=self.run is not None)
+            raise TrainingInterrupted(signals.received, self.step, saved=self.checkpointing)
+
+    def _evaluate(self) -> dict[str, float]:
+        """Rank 0 evaluates the export model on the held-out batch; every rank gets the figures."""
+        figures = None
+        if self.world.is_main:
+            figures = {f"eval_{k}": v for k, v in evaluate_exact(self.export_model(), self.eval_batch).items()}
+        return dist.from_main(figures, self.world)
 
     def _summarise(self, window: list[dict[str, float]], seconds: float) -> dict[str, Any]:
         record: dict[str, Any] = {"step": self.step, "wall_time": round(self.elapsed, 2)}
@@ -310,6 +330,8 @@ class Trainer:
         return record
 
     def _log(self, record: dict[str, Any]) -> None:
+        if not self.world.is_main:
+            return
         if self.run:
             self.run.append_log(record)
         if self.on_log:
@@ -317,14 +339,16 @@ class Trainer:
 
     # -- checkpoints ------------------------------------------------------------------------
     def save(self, is_best: bool = False) -> Path | None:
-        if not self.run:
+        """Every rank takes part (the carry is gathered from all of them); rank 0 writes."""
+        if not self.checkpointing:
             return None
         arrays = {
             "model": model_arrays(self.model),
             "optimizer": dict(tree_flatten(self.optimizer.state)),
         }
         if self.carry is not None:
-            arrays["carry"] = self.carry.arrays()
+            arrays["carry"] = dist.gather_rows(self.carry.arrays(), self.world)  # global row order
+            mx.eval(arrays["carry"])  # on every rank now: only rank 0 writes, and a lazy gather waits for all
         if self.ema is not None:
             arrays["ema"] = self.ema
         if not all_finite(arrays["model"]) or not all_finite(arrays.get("ema", {})):
@@ -339,15 +363,50 @@ class Trainer:
             "model_config": self.model_config.to_dict(),
             "train_config": self.cfg.to_dict(),
         }
+        if self.run is None:
+            return None
         return self.run.save(self.step, arrays, state, is_best=is_best)
 
     def resume(self) -> bool:
-        """Restore the latest checkpoint of the run directory; False when there is none."""
-        if not self.run:
+        """Restore the latest checkpoint of the run directory; False when there is none.
+        Rank 0 reads it and sends its contents to the other ranks, whatever their number."""
+        if not self.checkpointing:
             return False
+        found, error = None, None
+        if self.run:
+            try:
+                found = self._read_latest()
+            except ModelError as exc:
+                error = exc
+        found = dist.from_main({"error": str(error)} if error else found, self.world)
+        if error:
+            raise error
+        if found is None:
+            return False
+        if "error" in found:
+            raise ModelError(found["error"])
+        groups, state = found["groups"], found["state"]
+        apply_arrays(self.model, groups["model"], found["source"])
+        opt_state = tree_unflatten(list(groups["optimizer"].items()))
+        self.optimizer.init(self.model.trainable_parameters())
+        self.optimizer.state = opt_state
+        self.carry = Carry.from_arrays(dist.shard_rows(groups["carry"], self.world)) if "carry" in groups else None
+        self.ema = groups.get("ema")
+        self.step = int(state["step"])
+        self.elapsed = float(state.get("elapsed", 0.0))
+        self.best_exact = float(state.get("best_exact", -1.0))
+        self.rng = restore_numpy_rng(state["rng"])
+        self.source.restore(state["source"])
+        if self.run:
+            self.run.truncate_log(self.step)
+        mx.eval(self.model.parameters(), self.optimizer.state)
+        return True
+
+    def _read_latest(self) -> dict[str, Any] | None:
+        """The latest checkpoint's array groups and state, checked against this run's config."""
         ckpt = self.run.latest()
         if ckpt is None:
-            return False
+            return None
         groups, state = RunDir.load(ckpt)
         if state.get("model_config") != self.model_config.to_dict():
             raise ModelError(f"{self.run.path} was trained with a different model config; "
@@ -356,20 +415,7 @@ class Trainer:
         missing += [f"state.json '{key}'" for key in ("rng", "source") if key not in state]
         if missing:
             raise ModelError(f"checkpoint {ckpt} cannot be resumed: it lacks {', '.join(missing)}")
-        apply_arrays(self.model, groups["model"], str(ckpt / "model.safetensors"))
-        opt_state = tree_unflatten(list(groups["optimizer"].items()))
-        self.optimizer.init(self.model.trainable_parameters())
-        self.optimizer.state = opt_state
-        self.carry = Carry.from_arrays(groups["carry"]) if "carry" in groups else None
-        self.ema = groups.get("ema")
-        self.step = int(state["step"])
-        self.elapsed = float(state.get("elapsed", 0.0))
-        self.best_exact = float(state.get("best_exact", -1.0))
-        self.rng = restore_numpy_rng(state["rng"])
-        self.source.restore(state["source"])
-        self.run.truncate_log(self.step)
-        mx.eval(self.model.parameters(), self.optimizer.state)
-        return True
+        return {"groups": groups, "state": state, "source": str(ckpt / "model.safetensors")}
 
 
 def describe(trainer: Trainer) -> str:
