@@ -38,6 +38,20 @@ def load_model(kind: str, weights_dir: Path | None = None):
         raise UserError(f"no shipped {kind} weights in {directory}; train some with `hrm train {kind}` "
                         "or pass --weights DIR")
     try:
-        return load_weights(directory, expected_kind=kind)
+        model = load_weights(directory, expected_kind=kind)
     except ModelError as exc:
         raise UserError(str(exc)) from None
+    _check_geometry(kind, model.config, directory)
+    return model
+
+
+def _check_geometry(kind: str, config, directory: Path) -> None:
+    """Refuse weights whose token geometry is not the kind's (vocab, sequence length)."""
+    if kind == "arc":
+        return  # ARC models may crop the canvas; the ARC glue checks its own geometry
+    from puzzles.kinds import get_kind
+
+    spec = get_kind(kind)
+    if (config.vocab_size, config.seq_len) != (spec.vocab_size, spec.seq_len):
+        raise UserError(f"{directory} has vocab {config.vocab_size} and sequence length {config.seq_len}; "
+                        f"{kind} needs vocab {spec.vocab_size} and sequence length {spec.seq_len}")

@@ -44,16 +44,18 @@ class HRMConfig:
     def __post_init__(self) -> None:
         self.grid_shape = tuple(self.grid_shape)  # JSON gives lists
         problems = []
+        for name in ("vocab_size", "seq_len", "num_puzzle_identifiers", "hidden_size", "num_heads",
+                     "H_layers", "L_layers", "H_cycles", "L_cycles", "halt_max_steps"):
+            if int(getattr(self, name)) < 1:
+                problems.append(f"{name} must be >= 1")
+        if problems:
+            raise ModelError("invalid model config: " + "; ".join(problems))
         if self.hidden_size % self.num_heads:
             problems.append(f"hidden_size {self.hidden_size} not divisible by num_heads {self.num_heads}")
         if (self.hidden_size // max(self.num_heads, 1)) % 2:
             problems.append("head dimension must be even for RoPE")
         if self.loss_type not in LOSS_TYPES:
             problems.append(f"loss_type must be one of {LOSS_TYPES}, not {self.loss_type!r}")
-        for name in ("vocab_size", "seq_len", "num_puzzle_identifiers", "hidden_size", "num_heads",
-                     "H_layers", "L_layers", "H_cycles", "L_cycles", "halt_max_steps"):
-            if int(getattr(self, name)) < 1:
-                problems.append(f"{name} must be >= 1")
         if self.puzzle_emb_ndim < 0:
             problems.append("puzzle_emb_ndim must be >= 0")
         if problems:

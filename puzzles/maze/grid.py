@@ -81,7 +81,7 @@ def format_maze(grid: np.ndarray) -> str:
 def read_file(path) -> list[np.ndarray]:
     """Every maze in a file; mazes are separated by empty lines."""
     try:
-        text = Path(path).read_text(encoding="utf-8").replace("\r\n", "\n")
+        text = Path(path).read_text(encoding="utf-8-sig").replace("\r\n", "\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise PuzzleError(f"cannot read {path}: {exc}") from None
     mazes, block = [], []

@@ -75,7 +75,7 @@ def parse_line(line: str) -> tuple[np.ndarray, np.ndarray | None]:
 def read_file(path) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """Every puzzle in a file, one per line; blank lines and '#' comments are skipped."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise PuzzleError(f"cannot read {path}: {exc}") from None
     entries = []
