@@ -520,9 +520,13 @@ class PuzzleScreen(Screen):
     def action_open(self) -> None:
         def opened(path: Path | None) -> None:
             if path is not None:
+                from hrm_tui.errors import UserError
+                from hrm_tui.solving import check_input_file
+
                 try:
-                    self.open_path(path)
-                except PuzzleError as exc:
+                    # Same front door as the CLI: size, file type and encoding before reading.
+                    self.open_path(check_input_file(path))
+                except (PuzzleError, UserError) as exc:
                     self.notify(str(exc), title="Cannot open", severity="error", timeout=8)
         self.app.push_screen(PathScreen(f"Open a {self.kind.title} file", Path.cwd(), hint=self.open_hint),
                              opened)
