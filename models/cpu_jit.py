@@ -110,8 +110,19 @@ def _install() -> JitInfo:
     # Python's temporary files stay where they were, also in child processes that inherit TMPDIR.
     original = os.environ.setdefault(_ORIGINAL_TMPDIR, tempfile.gettempdir())
     tempfile.tempdir = original
+    saved = {name: os.environ.get(name) for name in ("PATH", "TMPDIR")}
     os.environ["PATH"] = os.pathsep.join([str(bin_dir), search])
     os.environ["TMPDIR"] = str(tmp_dir)
+    try:  # one tiny kernel (cached after the first time): a compiler that cannot build them is not used
+        probe = mx.compile(lambda a: mx.exp(a) * a + 1)
+        mx.eval(probe(mx.ones((4,))))
+    except Exception as exc:  # noqa: BLE001 - fall back to eager ops, never fail a run
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        return JitInfo(active=False, compiler=compiler, reason=f"building a kernel failed: {exc}")
     return JitInfo(active=True, compiler=compiler, flags=" ".join(FLAGS),
                    kernel_dir=str(tmp_dir / "mlx" / mx.__version__ / "cpu"))
 
