@@ -3,12 +3,14 @@ resume, EMA, evaluation and callbacks for the UI (the CLI's rich progress, tests
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -158,6 +160,8 @@ class Trainer:
         self._grad_fn = mx.value_and_grad(self._loss, argnums=(0, 1))
         self._compiled = None  # (optimiser state id, compiled step), see _step_function
         self._buffers_kept = False
+        self._prefetched: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None  # see _prefetch
+        self._drawer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hrm-batches")
 
     # -- one optimiser step ---------------------------------------------------------------
     def _loss(self, params, puzzle_rows, carry_arrays, explore_u, explore_steps):
@@ -210,9 +214,28 @@ class Trainer:
             mx.set_cache_limit(previous)
         self._buffers_kept = True
 
+    def _prefetch(self) -> None:
+        """Draw the next batch while this step computes (puzzle generation is ~10% of a Sudoku
+        step). A checkpoint records the source position before the draw, so a resumed run draws
+        the same batch again; if drawing fails, the next step draws (and fails) itself."""
+        state = copy.deepcopy(self.source.state())
+        try:
+            batch = self.source.next_batch()
+        except Exception:  # noqa: BLE001 - surfaces at the next step's own draw
+            self.source.restore(state)
+            return
+        self._prefetched = (state, batch)
+
+    def _source_state(self) -> dict[str, Any]:
+        return self._prefetched[0] if self._prefetched is not None else self.source.state()
+
     def train_step(self) -> dict[str, float]:
         cfg, model, w = self.cfg, self.model, self.world
-        batch = dist.shard_rows(self.source.next_batch(), w)
+        if self._prefetched is not None:
+            batch, self._prefetched = self._prefetched[1], None
+        else:
+            batch = self.source.next_batch()
+        batch = dist.shard_rows(batch, w)
         if self.carry is None:
             self.carry = initial_carry(model, batch)
         B = self.carry.inputs.shape[0] * w.size  # the global batch: every rank draws the same numbers
@@ -224,6 +247,12 @@ class Trainer:
         batch = {k: mx.array(batch[k], dtype=mx.int32) for k in ("inputs", "labels", "puzzle_identifiers")}
         loss, metrics, new_carry, row_grads, ids = self._step_function()(
             self.carry.arrays(), batch, explore_u, explore_steps)
+        # The next batch is drawn on a helper thread while mx.eval (which releases the GIL) runs
+        # the step here: MLX streams belong to the thread that made them, and mx.async_eval
+        # would still submit, and so wait for, all but the last ten ops of the step.
+        drawing = self._drawer.submit(self._prefetch)
+        mx.eval(loss, metrics, new_carry, row_grads, ids)
+        drawing.result()
         if model.config.puzzle_emb_ndim > 0:
             p_lr = learning_rate(self.step, cfg.puzzle_emb_lr, cfg.lr_warmup_steps, cfg.total_steps,
                                  cfg.lr_min_ratio, cfg.lr_schedule)
@@ -277,7 +306,7 @@ class Trainer:
         TrainingInterrupted (a KeyboardInterrupt)."""
         if self.run:
             self.run.create()
-        dist.check_same(describe(self) + f"{self.step} {json.dumps(self.source.state(), default=str)}",
+        dist.check_same(describe(self) + f"{self.step} {json.dumps(self._source_state(), default=str)}",
                         "configuration, step or data position", self.world)
         target = self.cfg.total_steps if num_steps is None else min(self.cfg.total_steps, self.step + num_steps)
         start = time.monotonic()
@@ -359,7 +388,7 @@ class Trainer:
             "elapsed": self.elapsed,
             "best_exact": self.best_exact,
             "rng": numpy_rng_state(self.rng),
-            "source": self.source.state(),
+            "source": self._source_state(),
             "model_config": self.model_config.to_dict(),
             "train_config": self.cfg.to_dict(),
         }
@@ -397,6 +426,7 @@ class Trainer:
         self.best_exact = float(state.get("best_exact", -1.0))
         self.rng = restore_numpy_rng(state["rng"])
         self.source.restore(state["source"])
+        self._prefetched = None
         if self.run:
             self.run.truncate_log(self.step)
         mx.eval(self.model.parameters(), self.optimizer.state)
