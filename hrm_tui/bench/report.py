@@ -145,13 +145,14 @@ FAST = """\
   one compiled function per segment (models/act.py).
 - MLX builds its CPU compiled kernels with plain `g++ -O3`: scalar loops and out-of-line
   exp/sigmoid. models/cpu_jit.py adds `-march=native -fno-math-errno -fno-trapping-math` and an
-  inline limit through a g++ wrapper (IEEE semantics kept), which makes fused SiLU, softmax and
-  optimiser loops vectorised (a fused SiLU*up went from 39 ms to 0.9 ms on the d 128 shapes).
+  inline limit through a g++ wrapper (IEEE semantics kept), which makes the fused SiLU and
+  softmax loops vectorised (a fused SiLU*up went from 39 ms to 0.9 ms on the d 128 shapes).
 - SwiGLU and softmax have explicit gradients inside the compiled step so no transcendental is
   shared between forward and backward (a shared one runs alone in MLX's scalar kernel); q, k, v
   and gate, up are separate matmuls on the fused weights so elementwise work sees contiguous
   operands (models/fastmath.py, models/layers.py).
 - The target-Q segment computes only position 0 in its final H block, the only one the Q head
-  reads (models/hrm.py); MLX's allocator keeps a step's worth of buffers between steps.
+  reads (models/hrm.py); MLX's allocator keeps a step's worth of buffers between steps; `hrm
+  train` draws the next batch on a helper thread while the step runs.
 - Without g++ (or with HRM_COMPILE=0) the eager path uses a polynomial exp built from cheap
   vectorised ops instead of MLX's scalar one."""
