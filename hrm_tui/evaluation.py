@@ -53,7 +53,7 @@ def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segme
     results = []
     for name, items in sets.items():
         start = time.perf_counter()
-        tokens = encode_items(kind, items)
+        tokens = encode_items(kind, items, model.config.seq_len)
         preds, used, halted = run_model(model, tokens, max_segments, stop_at_halt)
         solved, cell_hits, cell_total = 0, 0, 0
         for index, item in enumerate(items):

@@ -46,12 +46,19 @@ def load_model(kind: str, weights_dir: Path | None = None):
 
 
 def _check_geometry(kind: str, config, directory: Path) -> None:
-    """Refuse weights whose token geometry is not the kind's (vocab, sequence length)."""
+    """Refuse weights whose token geometry does not fit the kind: Sudoku's exact vocab and
+    length; for mazes the vocab and a square canvas of at most the reference 30x30."""
     if kind == "arc":
         return  # ARC models may crop the canvas; the ARC glue checks its own geometry
+    import math
+
     from puzzles.kinds import get_kind
 
     spec = get_kind(kind)
-    if (config.vocab_size, config.seq_len) != (spec.vocab_size, spec.seq_len):
+    side = math.isqrt(config.seq_len)
+    fits = config.vocab_size == spec.vocab_size and (
+        config.seq_len == spec.seq_len if kind != "maze" else side * side == config.seq_len and 5 <= side <= 30)
+    if not fits:
         raise UserError(f"{directory} has vocab {config.vocab_size} and sequence length {config.seq_len}; "
-                        f"{kind} needs vocab {spec.vocab_size} and sequence length {spec.seq_len}")
+                        f"{kind} needs vocab {spec.vocab_size} and sequence length {spec.seq_len}"
+                        + (" (or a smaller square canvas)" if kind == "maze" else ""))

@@ -6,6 +6,7 @@ same model calls. Output records follow the batch contract in DESIGN.md section 
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from dataclasses import dataclass
@@ -149,9 +150,20 @@ def _solvable(board: np.ndarray) -> bool:
         return True
 
 
-def encode_items(kind: str, items: list[PuzzleItem]) -> np.ndarray:
+def encode_items(kind: str, items: list[PuzzleItem], seq_len: int | None = None) -> np.ndarray:
+    """Tokens for a model whose sequence is `seq_len` long (mazes: a square canvas of that
+    area, so models trained on smaller canvases work too)."""
+    from puzzles.errors import PuzzleError
     from puzzles.kinds import get_kind
 
+    if kind == "maze" and seq_len is not None:
+        from puzzles import maze
+
+        canvas = math.isqrt(seq_len)
+        try:
+            return np.stack([maze.encode(item.puzzle, canvas) for item in items]).astype(np.int32)
+        except PuzzleError as exc:
+            raise UserError(f"{exc} of this model") from None
     spec = get_kind(kind)
     return np.stack([spec.encode(item.puzzle) for item in items]).astype(np.int32)
 
@@ -162,7 +174,7 @@ def decode_prediction(kind: str, tokens: np.ndarray, item: PuzzleItem) -> np.nda
     if kind == "maze":
         from puzzles import maze
 
-        return maze.decode(tokens, shape=item.puzzle.shape)
+        return maze.decode(tokens, shape=item.puzzle.shape, canvas=math.isqrt(tokens.size))
     return get_kind(kind).decode(tokens)
 
 

@@ -80,7 +80,7 @@ def _collect_items(kind: str, puzzle: Optional[str], file: Optional[Path]):
 def _solve_batch(kind, items, model, max_segments, stop_at_halt, batch_size) -> None:
     from hrm_tui.solving import decode_prediction, encode_items, result_record, run_model
 
-    tokens = encode_items(kind, items)
+    tokens = encode_items(kind, items, model.config.seq_len)
     preds, used, halted = run_model(model, tokens, max_segments, stop_at_halt, batch_size)
     out = sys.stdout
     for index, item in enumerate(items):
@@ -97,7 +97,7 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, record_path) -> No
     from models.act import trace
 
     console = Console()
-    tokens = encode_items(kind, [item])
+    tokens = encode_items(kind, [item], model.config.seq_len)
     table = Table(title="ACT segments", show_edge=False)
     for column in ("segment", "q_halt", "q_continue", "halt?", "changed", "confidence", "H decode"):
         if column == "H decode":
