@@ -24,7 +24,7 @@ def machine_summary() -> str:
 
 def time_to_accuracy(log: list[dict[str, Any]], key: str = "eval_exact_accuracy",
                      thresholds=(0.5, 0.9, 0.99)) -> dict[str, float | None]:
-    """CPU-minutes until the held-out exact accuracy first reached each threshold."""
+    """Wall-clock training minutes until the held-out exact accuracy first reached each threshold."""
     out: dict[str, float | None] = {}
     for t in thresholds:
         hit = next((r for r in log if r.get(key, -1) >= t), None)
@@ -37,7 +37,7 @@ def _curve_table(log: list[dict[str, Any]], rows: int = 12) -> str:
     if not evals:
         return "(no evaluation records yet)\n"
     picked = evals[:: max(1, len(evals) // rows)] + ([evals[-1]] if len(evals) % rows else [])
-    seen, lines = set(), ["| step | CPU-min | train loss | train cell acc | eval token acc | eval exact |",
+    seen, lines = set(), ["| step | minutes | train loss | train cell acc | eval token acc | eval exact |",
                           "|---:|---:|---:|---:|---:|---:|"]
     for r in picked:
         if r["step"] in seen:
@@ -62,6 +62,17 @@ def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
     return "\n".join(lines) + f"\n\nMeasured with:\n\n```\n{command}\n```\n"
 
 
+def _data_line(kind: str, options: dict[str, Any]) -> str:
+    if kind == "arc":
+        from types import SimpleNamespace
+
+        from hrm_tui.arc_training import describe_data
+
+        return describe_data(SimpleNamespace(**options))
+    return (f"fresh generated puzzles every batch from the training stream of seed {options.get('seed', 0)} "
+            "(evaluation sets use an independent stream, never used for training).")
+
+
 def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None) -> Path:
     from models.checkpoint import RunDir, load_run_model, save_weights
     from models.hrm import count_parameters
@@ -81,7 +92,7 @@ def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None
         "kind": cfg.puzzle_kind,
         "parameters": count_parameters(model),
         "steps": state["step"],
-        "cpu_minutes": round(state.get("elapsed", 0) / 60, 1),
+        "wall_minutes": round(state.get("elapsed", 0) / 60, 1),
         "time_to_eval_exact": tta,
         "last_log": log[-1] if log else None,
         "evaluation": evaluation,
@@ -101,10 +112,9 @@ vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-emb
 
 ## Training
 - Command: `hrm train {cfg.puzzle_kind} {flags}`
-- Data: fresh generated puzzles every batch from the training stream of seed {options.get('seed', 0)}
-  (evaluation sets use an independent stream).
+- Data: {_data_line(cfg.puzzle_kind, options)}
 - Steps: {state['step']} optimiser steps (one per ACT segment), batch {options.get('batch_size')}.
-- Wall time: {state.get('elapsed', 0) / 60:.1f} CPU-minutes on {machine_summary()}.
+- Wall time: {state.get('elapsed', 0) / 60:.1f} wall-clock minutes of training on {machine_summary()}.
 - Time to held-out exact accuracy (easy training distribution): {', '.join(f'{k}: {v if v is not None else "not reached"} min' for k, v in tta.items())}.
 
 ## Curve

@@ -41,6 +41,8 @@ class TrainOptions:
     givens_max: int
     curriculum: int
     maze_size: int
+    canvas: int
+    augment: int
     seed: int
     checkpoint_every: int
     eval_every: int
@@ -76,6 +78,8 @@ def _validate(o: TrainOptions) -> None:
         (min(o.checkpoint_every, o.eval_every, o.log_every) > 0,
          "--checkpoint-every, --eval-every and --log-every must be positive"),
         (o.minutes is None or o.minutes > 0, "--minutes must be positive"),
+        (1 <= o.canvas <= 30, "--canvas must be between 1 and 30"),
+        (o.augment >= 0, "--augment must be >= 0"),
         (min(o.hidden_size, o.heads, o.h_layers, o.l_layers, o.h_cycles, o.l_cycles) > 0,
          "--hidden-size, --heads, --h-layers, --l-layers, --h-cycles and --l-cycles must be positive"),
         (o.expansion > 0, "--expansion must be positive"),
@@ -91,7 +95,7 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
     from models.config import HRMConfig
 
     vocab_size, seq_len, grid_shape = _kind_geometry(o.kind_name)
-    return HRMConfig(
+    config = HRMConfig(
         puzzle_kind=o.kind_name, vocab_size=vocab_size, seq_len=seq_len,
         num_puzzle_identifiers=num_puzzle_identifiers, puzzle_emb_ndim=o.hidden_size, hidden_size=o.hidden_size,
         num_heads=o.heads, H_layers=o.h_layers, L_layers=o.l_layers, H_cycles=o.h_cycles,
@@ -99,6 +103,11 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
         halt_exploration_prob=o.explore, loss_type=getattr(o.loss, "value", o.loss),
         grid_shape=grid_shape,
     )
+    if o.kind_name == "arc":
+        from hrm_tui.arc_training import arc_model_fields
+
+        config = dataclasses.replace(config, **arc_model_fields(o))
+    return config
 
 
 def _kind_geometry(kind: str) -> tuple[int, int, tuple[int, int]]:

@@ -28,6 +28,7 @@ def evaluate(
     max_segments: Optional[int] = typer.Option(None, help="ACT segments [default: the model's halt_max_steps]."),
     stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments."),
     split: str = typer.Option("evaluation", help="ARC: split of ARC-AGI-1 to score."),
+    limit: Optional[int] = typer.Option(None, help="ARC: score only the first N tasks of the split."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
 ) -> None:
     """Measure exact accuracy; every figure on a weights card comes from this command."""
@@ -42,7 +43,9 @@ def evaluate(
     if kind.value == "arc":
         from hrm_tui.arc_solving import eval_arc_cli
 
-        eval_arc_cli(weights, split, max_segments, json_out)
+        if limit is not None and limit < 1:
+            raise UserError("--limit must be >= 1")
+        eval_arc_cli(weights, split, max_segments, json_out, limit=limit)
         return
     from hrm_tui.evaluation import evaluate_sets, print_results, sets_for
 
