@@ -73,7 +73,8 @@ def _data_line(kind: str, options: dict[str, Any]) -> str:
             "(evaluation sets use an independent stream, never used for training).")
 
 
-def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None) -> Path:
+def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None,
+               notes_file: Path | None = None) -> Path:
     from models.checkpoint import RunDir, load_run_model, save_weights
     from models.hrm import count_parameters
 
@@ -123,6 +124,8 @@ vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-emb
 {_curve_table(log)}
 ## Accuracy
 {_accuracy_section(evaluation, out_dir)}"""
+    if notes_file is not None:
+        card += "\n## Notes\n\n" + Path(notes_file).read_text()
     save_weights(out_dir, model, card=card, metrics=metrics)
     if log:
         save_curve_svg(log, Path(out_dir) / "curve.svg")

@@ -16,6 +16,7 @@ def export(
     run: Path = typer.Argument(..., help="Training run directory (with checkpoints/)."),
     out: Path = typer.Option(..., "--out", "-o", help="Weights directory to write."),
     eval_file: Optional[Path] = typer.Option(None, "--eval", help="JSON written by `hrm eval --json`, put on the card."),
+    notes: Optional[Path] = typer.Option(None, help="Markdown appended to the card as its Notes section."),
     plot: bool = typer.Option(False, help="Show the training curve in the terminal."),
 ) -> None:
     """Export the latest checkpoint of a run (EMA weights if kept) with card, metrics and curve."""
@@ -28,7 +29,9 @@ def export(
     if eval_file is not None:
         _check_eval_file(eval_file)
     try:
-        export_run(run, out, eval_file)
+        if notes is not None and not notes.is_file():
+            raise UserError(f"{notes}: no such file")
+        export_run(run, out, eval_file, notes)
     except ModelError as exc:
         raise UserError(str(exc)) from None
     typer.echo(f"exported {run} to {out}")

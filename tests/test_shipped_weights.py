@@ -1,0 +1,43 @@
+"""Every shipped weights directory loads, carries its card, and still does what its card
+says on a fixed set of puzzles, so a broken export cannot land."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hrm_tui.data_sources import sudoku_level_set
+from hrm_tui.model_store import KINDS, default_weights_dir, load_model
+from hrm_tui.solving import PuzzleItem, decode_prediction, encode_items, run_model
+
+SHIPPED = [kind for kind in KINDS if (default_weights_dir(kind) / "model.safetensors").is_file()]
+
+
+def test_at_least_the_sudoku_model_ships():
+    assert "sudoku" in SHIPPED
+
+
+@pytest.mark.parametrize("kind", SHIPPED)
+def test_shipped_weights_have_card_and_metrics(kind):
+    directory = default_weights_dir(kind)
+    card = (directory / "card.md").read_text()
+    metrics = json.loads((directory / "metrics.json").read_text())
+    assert metrics["kind"] == kind
+    assert f"{metrics['parameters']:,} trainable parameters" in card
+    assert "hrm eval" in card  # the command that reproduces the accuracy table
+
+
+def test_shipped_sudoku_model_reproduces_its_card_on_easy_puzzles():
+    """Cell accuracy on 20 fixed easy puzzles stays within a few points of the figure the card
+    reports for the easy level (measured on 100), and well above chance (1/9)."""
+    metrics = json.loads((default_weights_dir("sudoku") / "metrics.json").read_text())
+    easy = next(r for r in metrics["evaluation"]["results"] if r["set"] == "easy")
+    model = load_model("sudoku")
+    puzzles, solutions = sudoku_level_set("easy", 20, metrics["evaluation"]["seed"])
+    items = [PuzzleItem(p, s) for p, s in zip(puzzles, solutions)]
+    preds, _, _ = run_model(model, encode_items("sudoku", items), None, False)
+    blanks = puzzles == 0
+    decoded = np.stack([decode_prediction("sudoku", p, item) for p, item in zip(preds, items)])
+    cell_accuracy = float(((decoded == solutions) & blanks).sum() / blanks.sum())
+    assert cell_accuracy > 0.2
+    assert abs(cell_accuracy - easy["cell_accuracy"]) < 0.1
