@@ -14,6 +14,7 @@ ModelError and never an allocation of the wrong size. Nothing is ever unpickled.
 from __future__ import annotations
 
 import dataclasses
+import contextlib
 import json
 import math
 import os
@@ -48,19 +49,27 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+@contextlib.contextmanager
+def _atomic_replace(path: Path, suffix: str = ""):
+    """Yield a temporary path beside `path`; once the block has written it, sync it and
+    rename it over `path`. On any failure the temporary file goes and `path` is untouched."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
+        yield Path(tmp)
+        with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path = Path(path)
+    with _atomic_replace(path) as tmp:
+        tmp.write_text(text)
 
 
 def save_arrays(path: Path, arrays: dict[str, mx.array]) -> None:
@@ -71,21 +80,12 @@ def save_arrays(path: Path, arrays: dict[str, mx.array]) -> None:
     OSError here like every other failed write, and the finished file is checked against its
     own header before it replaces anything."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".safetensors", dir=path.parent)
-    os.close(fd)
-    try:
+    with _atomic_replace(path, suffix=".safetensors") as tmp:
         try:
-            mx.save_safetensors(tmp, dict(sorted(arrays.items())), metadata={"format": "mlx"})
+            mx.save_safetensors(str(tmp), dict(sorted(arrays.items())), metadata={"format": "mlx"})
         except RuntimeError as exc:
             raise OSError(f"writing {path.name} failed ({exc})") from None
-        read_safetensors_header(Path(tmp), error=OSError)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+        read_safetensors_header(tmp, error=OSError)
 
 
 # -- reading safetensors without trusting them -------------------------------------------
