@@ -133,8 +133,6 @@ def train_config(o: TrainOptions):
 
 def data_sources(o: TrainOptions):
     """(training source, held-out evaluation batch, number of puzzle identifiers) for the kind."""
-    import numpy as np
-
     from hrm_tui import data_sources as ds
 
     if o.kind_name == "sudoku":

@@ -17,7 +17,7 @@ from typing import Any, Callable, Protocol
 
 import mlx.core as mx
 import numpy as np
-from mlx.utils import tree_flatten, tree_map, tree_unflatten
+from mlx.utils import tree_flatten, tree_unflatten
 
 from models import distributed as dist
 from models import fastmath
@@ -449,4 +449,5 @@ class Trainer:
 
 
 def describe(trainer: Trainer) -> str:
+    """The run's model and training configuration as JSON (ranks compare it before training)."""
     return json.dumps({"model": trainer.model_config.to_dict(), "train": trainer.cfg.to_dict()}, indent=2)
