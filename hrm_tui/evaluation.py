@@ -12,6 +12,23 @@ from hrm_tui.errors import UserError
 from hrm_tui.solving import PuzzleItem
 
 
+DEFAULT_MAZE_SIZES = ("15", "30hard")
+
+
+def default_maze_sizes(seq_len: int) -> str:
+    """The default maze sets that fit a model's square canvas (a 15x15-canvas model cannot
+    read 30x30 mazes); says so on stderr when one is left out."""
+    import math
+    import sys
+
+    canvas = math.isqrt(seq_len)
+    fits = [part for part in DEFAULT_MAZE_SIZES if int(part.removesuffix("hard")) <= canvas]
+    for part in DEFAULT_MAZE_SIZES:
+        if part not in fits:
+            print(f"skipping {part}: the model's canvas is {canvas}x{canvas}", file=sys.stderr)
+    return ",".join(fits) or str(canvas)
+
+
 def sets_for(kind: str, file: Path | None, levels: str, sizes: str, count: int,
              seed: int) -> dict[str, list[PuzzleItem]]:
     """Named lists of puzzles: the file's, or generated ones from the evaluation stream."""

@@ -84,7 +84,8 @@ def _validate(o: TrainOptions) -> None:
          "--hidden-size, --heads, --h-layers, --l-layers, --h-cycles and --l-cycles must be positive"),
         (o.expansion > 0, "--expansion must be positive"),
         (o.eval_size > 0, "--eval-size must be positive"),
-        (o.kind_name != "maze" or 5 <= o.maze_size <= 30, "--maze-size must be between 5 and 30 (the canvas)"),
+        (o.kind_name != "maze" or 5 <= o.maze_size <= o.canvas,
+         f"--maze-size must be between 5 and {o.canvas} (the --canvas)"),
     ]
     for ok, message in checks:
         if not ok:
@@ -95,6 +96,8 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
     from models.config import HRMConfig
 
     vocab_size, seq_len, grid_shape = _kind_geometry(o.kind_name)
+    if o.kind_name == "maze":  # a smaller canvas trains far faster (attention is quadratic)
+        seq_len, grid_shape = o.canvas * o.canvas, (o.canvas, o.canvas)
     config = HRMConfig(
         puzzle_kind=o.kind_name, vocab_size=vocab_size, seq_len=seq_len,
         num_puzzle_identifiers=num_puzzle_identifiers, puzzle_emb_ndim=o.hidden_size, hidden_size=o.hidden_size,
@@ -142,8 +145,9 @@ def data_sources(o: TrainOptions):
                                      o.seed, stream=ds.EVAL_STREAM).next_batch()
         return source, evaluation, 1
     if o.kind_name == "maze":
-        source = ds.MazeSource(o.batch_size, o.maze_size, o.seed)
-        evaluation = ds.MazeSource(o.eval_size, o.maze_size, o.seed, stream=ds.EVAL_STREAM).next_batch()
+        source = ds.MazeSource(o.batch_size, o.maze_size, o.seed, canvas=o.canvas)
+        evaluation = ds.MazeSource(o.eval_size, o.maze_size, o.seed, stream=ds.EVAL_STREAM,
+                                   canvas=o.canvas).next_batch()
         return source, evaluation, 1
     from hrm_tui.arc_training import arc_sources
 

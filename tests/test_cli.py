@@ -93,6 +93,27 @@ def test_resume_continues_a_run(tiny_weights, tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == 6
 
 
+def test_maze_model_on_a_small_canvas_trains_evaluates_and_solves(tmp_path):
+    """--canvas makes the model's sequence canvas**2, and eval/solve encode onto that canvas."""
+    weights = tmp_path / "weights"
+    trained = hrm("train", "maze", "--run", tmp_path / "run", "--steps", 3, "--canvas", 9, "--maze-size", 9,
+                  "--hidden-size", 32, "--heads", 2, "--h-layers", 1, "--l-layers", 1, "--max-segments", 2,
+                  "--batch-size", 4, "--eval-size", 4, "--export", weights)
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads((weights / "config.json").read_text())["seq_len"] == 81
+    evaluated = hrm("eval", "maze", "--weights", weights, "--count", 3, "--json", tmp_path / "eval.json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "skipping 15" in evaluated.stderr and "skipping 30hard" in evaluated.stderr
+    assert [r["set"] for r in json.loads((tmp_path / "eval.json").read_text())["results"]] == ["9x9"]
+    maze_file = tmp_path / "maze.txt"
+    maze_file.write_text("#######\n#S   G#\n#######\n")
+    solved = hrm("solve", "maze", "--file", maze_file, "--jsonl", "--weights", weights)
+    assert solved.returncode == 0, solved.stderr
+    assert len(json.loads(solved.stdout)["prediction"]) == 3
+    too_big = hrm("eval", "maze", "--weights", weights, "--sizes", "15", "--count", 2)
+    assert too_big.returncode != 0 and "canvas" in too_big.stderr and "Traceback" not in too_big.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["solve", "sudoku", "123"], "81"),
     (["solve", "sudoku", "x" * 81], "character"),

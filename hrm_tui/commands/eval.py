@@ -22,7 +22,7 @@ def evaluate(
     weights: Optional[Path] = typer.Option(None, help="Weights directory [default: shipped weights]."),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="Evaluate on this file instead of generated sets."),
     levels: str = typer.Option("easy,medium,hard,extreme", help="Sudoku: comma-separated difficulty levels."),
-    sizes: str = typer.Option("15,30hard", help="Maze: comma-separated sizes; suffix 'hard' for long shortest paths."),
+    sizes: Optional[str] = typer.Option(None, help="Maze: comma-separated sizes; suffix 'hard' for long shortest paths [default: 15,30hard, those that fit the model's canvas]."),
     count: int = typer.Option(100, help="Generated puzzles per level/size."),
     seed: int = typer.Option(1234, help="Seed of the evaluation stream (never used for training data)."),
     max_segments: Optional[int] = typer.Option(None, help="ACT segments [default: the model's halt_max_steps]."),
@@ -47,12 +47,13 @@ def evaluate(
             raise UserError("--limit must be >= 1")
         eval_arc_cli(weights, split, max_segments, json_out, limit=limit)
         return
-    from hrm_tui.evaluation import evaluate_sets, print_results, sets_for
-
-    sets = sets_for(kind.value, file, levels, sizes, count, seed)
+    from hrm_tui.evaluation import default_maze_sizes, evaluate_sets, print_results, sets_for
     from hrm_tui.model_store import load_model
 
     model = load_model(kind.value, weights)
+    if sizes is None:
+        sizes = default_maze_sizes(model.config.seq_len)
+    sets = sets_for(kind.value, file, levels, sizes, count, seed)
     results = evaluate_sets(kind.value, model, sets, max_segments, stop_at_halt)
     print_results(kind.value, results, model)
     if json_out:

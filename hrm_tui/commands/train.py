@@ -48,7 +48,7 @@ def train(
     givens_max: int = typer.Option(45, help="Sudoku: most givens in training puzzles."),
     curriculum: int = typer.Option(0, help="Sudoku: steps to move from 60-75 givens to the final range (0 = off)."),
     maze_size: int = typer.Option(15, help="Maze: side length of generated training mazes."),
-    canvas: int = typer.Option(30, help="ARC: side of the square canvas (smaller trains faster; larger grids are skipped)."),
+    canvas: int = typer.Option(30, help="ARC and maze: side of the square canvas (smaller trains far faster; ARC skips larger grids, mazes must fit)."),
     augment: int = typer.Option(8, help="ARC: augmented views per task besides the original."),
     seed: int = typer.Option(0),
     checkpoint_every: int = typer.Option(200),
