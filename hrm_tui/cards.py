@@ -73,8 +73,36 @@ def _data_line(kind: str, options: dict[str, Any]) -> str:
             "(evaluation sets use an independent stream, never used for training).")
 
 
+def _keep_run_logs(runs: list[Path], out_dir: Path) -> list[Path]:
+    """Copy each run's log and options next to the card, so `hrm compare` reproduces its table."""
+    from models.checkpoint import atomic_write_text
+
+    kept = []
+    for run in runs:
+        target = Path(out_dir) / "runs" / Path(run).name
+        target.mkdir(parents=True, exist_ok=True)
+        for name in ("log.jsonl", "options.json"):
+            atomic_write_text(target / name, (Path(run) / name).read_text(encoding="utf-8"))
+        kept.append(target)
+    return kept
+
+
+def _comparison_section(run_dir: Path, compare: list[Path], out_dir: Path) -> str:
+    from hrm_tui.recipes import comparison_markdown, read_run
+
+    runs = [Path(run_dir), *[Path(c) for c in compare if Path(c).resolve() != Path(run_dir).resolve()]]
+    summaries = [read_run(run) for run in runs]  # checks every run before anything is written
+    _keep_run_logs(runs, out_dir)
+    return ("\n## Recipes compared\n\nWall-clock minutes of training until each run's held-out set (its own "
+            "training distribution, from the evaluation stream) first reached the accuracy; token accuracy "
+            "counts every cell, exact counts whole puzzles; `-` means not reached. Each run had one CPU core of "
+            "this machine.\n\n"
+            + comparison_markdown(summaries)
+            + f"\nReproduce with `hrm compare {Path(out_dir) / 'runs'}/*` (the runs' logs are kept there).\n")
+
+
 def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None,
-               notes_file: Path | None = None) -> Path:
+               notes_file: Path | None = None, compare: list[Path] | None = None) -> Path:
     from models.checkpoint import RunDir, load_run_model, save_weights
     from models.hrm import count_parameters
 
@@ -124,6 +152,8 @@ vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-emb
 {_curve_table(log)}
 ## Accuracy
 {_accuracy_section(evaluation, out_dir)}"""
+    if compare:
+        card += _comparison_section(Path(run_dir), compare, out_dir)
     if notes_file is not None:
         card += "\n## Notes\n\n" + Path(notes_file).read_text()
     save_weights(out_dir, model, card=card, metrics=metrics)

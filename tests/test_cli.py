@@ -93,6 +93,22 @@ def test_resume_continues_a_run(tiny_weights, tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == 6
 
 
+def test_recipe_comparison_on_the_card_is_reproduced_by_hrm_compare(tiny_weights, tmp_path):
+    out = tmp_path / "weights"
+    exported = hrm("export", tiny_weights / "run", "--out", out, "--compare", tiny_weights / "run")
+    assert exported.returncode == 0, exported.stderr
+    card = (out / "card.md").read_text()
+    assert "## Recipes compared" in card and (out / "runs" / "run" / "log.jsonl").is_file()
+    compared = hrm("compare", out / "runs" / "run", "--markdown")
+    assert compared.returncode == 0, compared.stderr
+    assert compared.stdout.strip() in card  # the card's table is exactly what the command prints
+    row = next(line for line in compared.stdout.splitlines() if line.startswith("| run |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "100"  # steps of the tiny run
+    missing = hrm("compare", tmp_path / "nowhere")
+    assert missing.returncode != 0 and "not a training run" in missing.stderr
+
+
 def test_maze_model_on_a_small_canvas_trains_evaluates_and_solves(tmp_path):
     """--canvas makes the model's sequence canvas**2, and eval/solve encode onto that canvas."""
     weights = tmp_path / "weights"

@@ -7,7 +7,7 @@ inside the command body so `hrm --help` stays instant.
 
 import pkgutil
 
-_PREFERRED_ORDER = ["solve", "train", "eval", "adapt", "data", "convert", "bench", "doctor"]
+_PREFERRED_ORDER = ["solve", "train", "eval", "adapt", "data", "convert", "compare", "bench", "doctor"]
 
 
 def command_modules() -> list[str]:

@@ -17,6 +17,7 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="Weights directory to write."),
     eval_file: Optional[Path] = typer.Option(None, "--eval", help="JSON written by `hrm eval --json`, put on the card."),
     notes: Optional[Path] = typer.Option(None, help="Markdown appended to the card as its Notes section."),
+    compare: Optional[list[Path]] = typer.Option(None, help="Other runs of the same kind to compare with on the card (repeatable); their logs are kept under DIR/runs/."),
     plot: bool = typer.Option(False, help="Show the training curve in the terminal."),
 ) -> None:
     """Export the latest checkpoint of a run (EMA weights if kept) with card, metrics and curve."""
@@ -31,7 +32,7 @@ def export(
     try:
         if notes is not None and not notes.is_file():
             raise UserError(f"{notes}: no such file")
-        export_run(run, out, eval_file, notes)
+        export_run(run, out, eval_file, notes, compare)
     except ModelError as exc:
         raise UserError(str(exc)) from None
     typer.echo(f"exported {run} to {out}")

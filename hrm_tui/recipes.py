@@ -1,0 +1,114 @@
+"""Compare training recipes by learning speed: minutes of training until the held-out accuracy
+first reached each threshold, read from runs' `log.jsonl` and `options.json`.
+
+A "run" here is any directory with those two files: a live run directory, or the copies that
+`hrm export --compare` keeps next to a card so the table on the card can be reproduced.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hrm_tui.errors import UserError
+
+EXACT_THRESHOLDS = (0.5, 0.9, 0.99)
+TOKEN_THRESHOLDS = (0.8, 0.9, 0.95)
+# Options that define a recipe; the rest (paths, logging cadence) do not change learning.
+RECIPE_KEYS = ("hidden_size", "heads", "h_layers", "l_layers", "h_cycles", "l_cycles", "max_segments",
+               "batch_size", "lr", "warmup", "schedule", "loss", "ema", "givens_min", "givens_max",
+               "curriculum", "maze_size", "canvas", "augment", "explore", "weight_decay")
+KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"}, "maze": {"maze_size", "canvas"},
+             "arc": {"canvas", "augment"}}
+
+
+def _applies(key: str, kind: str | None) -> bool:
+    """Kind-specific options only describe runs of that kind (givens mean nothing to a maze)."""
+    owners = [k for k, keys in KIND_KEYS.items() if key in keys]
+    return not owners or kind in owners
+
+
+@dataclass
+class RunSummary:
+    name: str
+    options: dict[str, Any]
+    log: list[dict[str, Any]]
+
+    @property
+    def evals(self) -> list[dict[str, Any]]:
+        return [r for r in self.log if "eval_exact_accuracy" in r]
+
+    def minutes_to(self, key: str, threshold: float) -> float | None:
+        hit = next((r for r in self.evals if r[key] >= threshold), None)
+        return round(hit["wall_time"] / 60, 1) if hit else None
+
+    def best(self, key: str) -> float | None:
+        values = [r[key] for r in self.evals]
+        return max(values) if values else None
+
+
+def read_run(directory: Path) -> RunSummary:
+    directory = Path(directory)
+    log_path, options_path = directory / "log.jsonl", directory / "options.json"
+    if not log_path.is_file() or not options_path.is_file():
+        raise UserError(f"{directory} is not a training run (needs log.jsonl and options.json)")
+    try:
+        options = json.loads(options_path.read_text(encoding="utf-8"))
+        log = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except ValueError as exc:
+        raise UserError(f"{directory}: unreadable run files ({exc})") from None
+    if not isinstance(options, dict) or not all(isinstance(r, dict) and "wall_time" in r for r in log):
+        raise UserError(f"{directory}: options.json or log.jsonl is not what `hrm train` writes")
+    return RunSummary(directory.name, options, log)
+
+
+def _recipe(options: dict[str, Any], shared: dict[str, Any]) -> str:
+    """The options where this run differs from the others (all of them for a single run)."""
+    parts = [f"{key.replace('_', '-')} {options.get(key)}" for key in RECIPE_KEYS
+             if key in options and _applies(key, options.get("kind"))
+             and (key not in shared or options[key] != shared[key])]
+    return ", ".join(parts) or "same"
+
+
+def _shared_options(runs: list[RunSummary]) -> dict[str, Any]:
+    if len(runs) < 2:
+        return {}
+    first = runs[0].options
+    return {k: first.get(k) for k in RECIPE_KEYS if _applies(k, first.get("kind"))
+            and all(r.options.get(k) == first.get(k) for r in runs)}
+
+
+def _minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def comparison_rows(runs: list[RunSummary]) -> tuple[list[str], list[list[str]]]:
+    shared = _shared_options(runs)
+    kinds = {run.options.get("kind") for run in runs}
+    # Threshold columns hold minutes until the accuracy was first reached ("-": not yet).
+    header = ["run", "recipe", "steps", "min", "best tok", "best exact",
+              *(f"tok {int(t * 100)}%" for t in TOKEN_THRESHOLDS),
+              *(f"exact {int(t * 100)}%" for t in EXACT_THRESHOLDS)]
+    rows = []
+    for run in runs:
+        last = run.log[-1] if run.log else {"step": 0, "wall_time": 0.0}
+        token, exact = run.best("eval_token_accuracy"), run.best("eval_exact_accuracy")
+        name = run.name if len(kinds) == 1 else f"{run.name} ({run.options.get('kind')})"
+        rows.append([name, _recipe(run.options, shared), str(last["step"]), f"{last['wall_time'] / 60:.0f}",
+                     "-" if token is None else f"{token:.3f}", "-" if exact is None else f"{exact:.3f}",
+                     *(_minutes(run.minutes_to("eval_token_accuracy", t)) for t in TOKEN_THRESHOLDS),
+                     *(_minutes(run.minutes_to("eval_exact_accuracy", t)) for t in EXACT_THRESHOLDS)])
+    return header, rows
+
+
+def comparison_markdown(runs: list[RunSummary]) -> str:
+    header, rows = comparison_rows(runs)
+    shared = _shared_options(runs)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    if shared:
+        lines.append("")
+        lines.append("Shared by all runs: " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in shared.items()) + ".")
+    return "\n".join(lines) + "\n"
