@@ -50,10 +50,13 @@ def evaluate(
     from hrm_tui.evaluation import default_maze_sizes, evaluate_sets, print_results, sets_for
     from hrm_tui.model_store import load_model
 
-    model = load_model(kind.value, weights)
-    if sizes is None:
+    model = None
+    if sizes is None and kind.value == "maze" and file is None:  # the defaults depend on the canvas
+        model = load_model(kind.value, weights)
         sizes = default_maze_sizes(model.config.seq_len)
-    sets = sets_for(kind.value, file, levels, sizes, count, seed)
+    sets = sets_for(kind.value, file, levels, sizes or "", count, seed)  # bad names fail before loading
+    if model is None:
+        model = load_model(kind.value, weights)
     results = evaluate_sets(kind.value, model, sets, max_segments, stop_at_halt)
     print_results(kind.value, results, model)
     if json_out:
