@@ -76,18 +76,21 @@ def sudoku_level_set(level: str, count: int, seed: int) -> tuple[np.ndarray, np.
 
 
 class MazeSource:
-    """Fresh random mazes of one size on the model's canvas (pad cells ignored by the loss)."""
+    """Fresh random mazes of one size (or of sizes min_size..size) on the model's canvas (pad
+    cells ignored by the loss)."""
 
-    def __init__(self, batch_size: int, size: int, seed: int, stream: int = TRAIN_STREAM, canvas: int = 30):
+    def __init__(self, batch_size: int, size: int, seed: int, stream: int = TRAIN_STREAM, canvas: int = 30,
+                 min_size: int | None = None):
         self.batch_size = batch_size
         self.size = size
+        self.min_size = min_size
         self.canvas = canvas
         self.rng = stream_rng(seed, stream)
 
     def next_batch(self) -> dict[str, np.ndarray]:
         from puzzles import maze
 
-        inputs, labels = maze.make_batch(self.rng, self.batch_size, self.size, self.canvas)
+        inputs, labels = maze.make_batch(self.rng, self.batch_size, self.size, self.canvas, self.min_size)
         return {"inputs": inputs, "labels": labels,
                 "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
 

@@ -19,8 +19,8 @@ TOKEN_THRESHOLDS = (0.8, 0.9, 0.95)
 # Options that define a recipe; the rest (paths, logging cadence) do not change learning.
 RECIPE_KEYS = ("hidden_size", "heads", "h_layers", "l_layers", "h_cycles", "l_cycles", "max_segments",
                "batch_size", "lr", "warmup", "schedule", "loss", "ema", "givens_min", "givens_max",
-               "curriculum", "maze_size", "canvas", "augment", "explore", "weight_decay")
-KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"}, "maze": {"maze_size", "canvas"},
+               "curriculum", "maze_size", "maze_min_size", "canvas", "augment", "explore", "weight_decay")
+KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"}, "maze": {"maze_size", "maze_min_size", "canvas"},
              "arc": {"canvas", "augment"}}
 
 

@@ -41,6 +41,7 @@ class TrainOptions:
     givens_max: int
     curriculum: int
     maze_size: int
+    maze_min_size: Optional[int]
     canvas: int
     augment: int
     seed: int
@@ -86,6 +87,8 @@ def _validate(o: TrainOptions) -> None:
         (o.eval_size > 0, "--eval-size must be positive"),
         (o.kind_name != "maze" or 5 <= o.maze_size <= o.canvas,
          f"--maze-size must be between 5 and {o.canvas} (the --canvas)"),
+        (o.kind_name != "maze" or o.maze_min_size is None or 5 <= o.maze_min_size <= o.maze_size,
+         "--maze-min-size must be between 5 and --maze-size"),
     ]
     for ok, message in checks:
         if not ok:
@@ -145,7 +148,7 @@ def data_sources(o: TrainOptions):
                                      o.seed, stream=ds.EVAL_STREAM).next_batch()
         return source, evaluation, 1
     if o.kind_name == "maze":
-        source = ds.MazeSource(o.batch_size, o.maze_size, o.seed, canvas=o.canvas)
+        source = ds.MazeSource(o.batch_size, o.maze_size, o.seed, canvas=o.canvas, min_size=o.maze_min_size)
         evaluation = ds.MazeSource(o.eval_size, o.maze_size, o.seed, stream=ds.EVAL_STREAM,
                                    canvas=o.canvas).next_batch()
         return source, evaluation, 1

@@ -187,3 +187,13 @@ def test_make_batch_pads_and_ignores():
         grid = maze.decode(x)
         assert grid.shape == (12, 12)
         assert maze.check_solution(grid, maze.decode(np.where(y < 0, 0, y), grid.shape)).ok
+
+
+def test_make_batch_with_a_size_range_mixes_sizes_on_a_small_canvas():
+    inputs, labels = maze.make_batch(np.random.default_rng(1), 24, 11, canvas=11, min_size=5)
+    sides = {int((row.reshape(11, 11) != 0).any(axis=1).sum()) for row in inputs}
+    assert len(sides) > 2 and min(sides) >= 5 and max(sides) <= 11
+    assert ((inputs == 0) == (labels == -100)).all()
+    same, _ = maze.make_batch(np.random.default_rng(1), 4, 11, canvas=11)
+    again, _ = maze.make_batch(np.random.default_rng(1), 4, 11, canvas=11, min_size=11)
+    assert (same == again).all()  # a range of one size draws the same stream as no range

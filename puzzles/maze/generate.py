@@ -149,13 +149,17 @@ def default_min_path(size: int) -> int:
     return round(SETTINGS["hard"].min_path * (size / SETTINGS["hard"].height) ** 2)
 
 
-def make_batch(rng: np.random.Generator, n: int, size: int, canvas: int = CANVAS) -> tuple[np.ndarray, np.ndarray]:
-    """`n` fresh size x size training pairs on the canvas: inputs and labels (n, canvas**2)
-    int32; labels are the solution tokens with -100 (ignored) on the pad around the maze."""
+def make_batch(rng: np.random.Generator, n: int, size: int, canvas: int = CANVAS,
+               min_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`n` fresh training pairs on the canvas, size x size (or each of a size drawn from
+    [min_size, size]: small mazes have short dead ends, an easier start for learning): inputs
+    and labels (n, canvas**2) int32; labels are the solution tokens with -100 (ignored) on the
+    pad around the maze."""
     inputs = np.empty((n, canvas * canvas), np.int32)
     labels = np.empty((n, canvas * canvas), np.int32)
     for row in range(n):
-        maze, solution = generate(rng, size, size, min_path=default_min_path(size))
+        side = size if min_size is None or min_size >= size else int(rng.integers(min_size, size + 1))
+        maze, solution = generate(rng, side, side, min_path=default_min_path(side))
         inputs[row] = encode(maze, canvas)
         labels[row] = encode(solution, canvas)
     labels[inputs == 0] = -100
