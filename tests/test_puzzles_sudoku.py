@@ -1,12 +1,16 @@
 """Sudoku: format, rules, tokens, solver, generator and augmentations."""
 
+import hashlib
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from puzzles import sudoku
-from puzzles.errors import PuzzleError
+from puzzles.errors import PuzzleError, SearchBudgetExceeded
+from puzzles.sudoku.bench import HARDEST, NORVIG_IMPOSSIBLE
 
 # A well-known puzzle and its unique solution.
 PUZZLE = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
@@ -172,6 +176,26 @@ def test_generate_level_is_unique_and_in_range(level):
     assert sudoku.check_solution(puzzle, solution).ok
 
 
+def test_extreme_puzzles_are_minimal_and_need_search():
+    puzzle, _ = sudoku.generate_level(np.random.default_rng(11), "extreme")
+    rating = sudoku.rate(puzzle)
+    assert rating.technique == "search" and rating.guesses >= sudoku.EXTREME_GUESSES
+    for cell in np.flatnonzero(puzzle):  # every given is needed
+        assert sudoku.count_solutions(np.where(np.arange(81) == cell, 0, puzzle)) == 2
+
+
+def test_training_batches_and_the_first_three_levels_keep_their_puzzles():
+    """Training (`make_batch`) and the easy/medium/hard evaluation sets must draw the same
+    puzzles from the same seed as before the solver was replaced (digests taken then):
+    resumed runs and earlier scores depend on it."""
+    inputs, labels = sudoku.make_batch(np.random.default_rng(0), 16, 17, 29)
+    assert hashlib.sha256(inputs.tobytes() + labels.tobytes()).hexdigest()[:16] == "68055ed6cb860fae"
+    rng = np.random.default_rng(5)
+    pairs = [sudoku.generate_level(rng, level) for level in ("easy", "medium", "hard") for _ in range(3)]
+    digest = hashlib.sha256(b"".join(p.tobytes() + s.tobytes() for p, s in pairs)).hexdigest()[:16]
+    assert digest == "ca2afbc9cc969cca"
+
+
 def test_generate_is_reproducible():
     a = sudoku.generate(np.random.default_rng(3), 30)
     b = sudoku.generate(np.random.default_rng(3), 30)
@@ -185,12 +209,90 @@ def test_generate_rejects_impossible_givens():
         sudoku.generate_level(np.random.default_rng(0), "nightmare")
 
 
-def test_rate_orders_techniques():
-    assert sudoku.rate(sudoku.parse(PUZZLE)).technique == "naked singles"
+@pytest.mark.parametrize(
+    ("text", "technique"),
+    [(PUZZLE, "naked singles"), (HARDEST["17 givens (anti-backtracking)"], "hidden singles"),
+     (HARDEST["17 givens (Norvig's grid2)"], "locked candidates"), (HARDEST["AI Escargot"], "search")],
+)
+def test_rate_names_the_weakest_technique_that_solves(text, technique):
+    rating = sudoku.rate(sudoku.parse(text))
+    assert rating.technique == technique
+    assert (rating.guesses > 0) == (technique == "search")
+
+
+def test_rate_counts_givens_and_refuses_unsolvable_givens():
     puzzle, _ = sudoku.generate(np.random.default_rng(1), 22, swaps=50)
     rating = sudoku.rate(puzzle)
-    assert rating.technique in {"naked singles", "hidden singles", "search"}
+    assert rating.technique in sudoku.TECHNIQUES
     assert rating.givens == np.count_nonzero(puzzle)
+    with pytest.raises(PuzzleError, match="^the givens admit no solution$"):
+        sudoku.rate(sudoku.parse(NORVIG_IMPOSSIBLE))
+
+
+@pytest.mark.parametrize("name", HARDEST)
+def test_hardest_published_puzzles_solve_and_prove_unique_quickly(name):
+    board = sudoku.parse(HARDEST[name])
+    start = time.process_time()
+    assert sudoku.check_solution(board, sudoku.solve(board)).ok
+    assert sudoku.count_solutions(board) == 1
+    assert sudoku.rate(board).guesses < sudoku.MAX_GUESSES / 20  # measured: at most 370
+    assert time.process_time() - start < 1.0  # measured: at most 0.04 s
+
+
+def test_norvig_impossible_is_refuted_quickly():
+    """No unit repeats a digit, yet there is no solution; the previous engine took
+    5.2 million guesses (121 CPU-s) to find that out."""
+    board = sudoku.parse(NORVIG_IMPOSSIBLE)
+    assert not sudoku.find_conflicts(board)
+    start = time.process_time()
+    assert sudoku.solve(board) is None
+    assert sudoku.count_solutions(board) == 0
+    assert time.process_time() - start < 1.0
+
+
+@FAST
+@given(seeds)
+def test_views_of_hard_inputs_are_decided_within_the_budget(seed):
+    rng = np.random.default_rng(seed)
+    transform = sudoku.random_transform(rng)
+    assert sudoku.solve(transform.apply(sudoku.parse(NORVIG_IMPOSSIBLE))) is None
+    board = transform.apply(sudoku.parse(list(HARDEST.values())[seed % len(HARDEST)]))
+    solution = sudoku.solve(board)
+    assert sudoku.count_solutions(board) == 1
+    blank = int(rng.choice(np.flatnonzero(board == 0)))
+    wrong = [d for d in range(1, 10) if d != solution[blank]]
+    board[blank] = wrong[int(rng.integers(len(wrong)))]
+    assert sudoku.solve(board) is None  # a wrong clue: no solution, conflicting or not
+
+
+def test_search_budget_raises_a_one_line_puzzle_error():
+    empty = np.zeros(81, np.uint8)
+    with pytest.raises(SearchBudgetExceeded, match=r"^search gave up after 10 guesses without deciding") as info:
+        sudoku.count_solutions(empty, limit=100, max_guesses=10)
+    assert isinstance(info.value, PuzzleError) and "\n" not in str(info.value)
+    assert info.value.max_guesses == 10
+    hard = sudoku.parse(HARDEST["Fata Morgana"])
+    for call in (sudoku.solve, sudoku.count_solutions, sudoku.rate):
+        with pytest.raises(SearchBudgetExceeded):
+            call(hard, max_guesses=5)
+    assert sudoku.count_solutions(empty, limit=100, max_guesses=None) == 100
+
+
+@FAST
+@given(seeds, st.integers(17, 45), st.booleans())
+def test_solver_answers_are_valid_and_agree_with_counting(seed, givens, corrupt):
+    rng = np.random.default_rng(seed)
+    grid = sudoku.random_solution(rng)
+    board = np.where(rng.permutation(81) < givens, grid, 0).astype(np.uint8)
+    if corrupt:
+        cell = int(rng.choice(np.flatnonzero(board)))
+        board[cell] = board[cell] % 9 + 1
+    answer, count = sudoku.solve(board), sudoku.count_solutions(board, limit=3)
+    assert (answer is None) == (count == 0)
+    if answer is not None:
+        assert sudoku.check_solution(board, answer).ok
+    if not corrupt:
+        assert count >= 1 and (count > 1 or (answer == grid).all())
 
 
 def test_make_batch_shapes_tokens_and_uniqueness():

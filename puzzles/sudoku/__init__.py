@@ -2,7 +2,8 @@
 
 The public API is re-exported here so callers write `from puzzles import sudoku` and never
 care which submodule does the work: `board` (format, rules, tokens), `search` (the list
-based engine), `solver` (numpy wrappers and difficulty), `generate`, `augment`.
+based engine), `fill` (random grids, frozen), `solver` (numpy wrappers and difficulty),
+`generate`, `augment`.
 """
 
 from puzzles.sudoku.augment import SudokuTransform, augment, random_transform
@@ -24,12 +25,24 @@ from puzzles.sudoku.board import (
     solved_mask,
     validate,
 )
-from puzzles.sudoku.generate import LEVELS, generate, generate_level, level_givens, make_batch, random_solution
-from puzzles.sudoku.solver import Difficulty, count_solutions, rate, solve
+from puzzles.sudoku.generate import (
+    EXTREME_GUESSES,
+    LEVELS,
+    generate,
+    generate_level,
+    level_givens,
+    make_batch,
+    random_solution,
+)
+from puzzles.sudoku.search import MAX_GUESSES
+from puzzles.sudoku.solver import TECHNIQUES, Difficulty, count_solutions, rate, solve
 
 __all__ = [
+    "EXTREME_GUESSES",
     "LEVELS",
+    "MAX_GUESSES",
     "SEQ_LEN",
+    "TECHNIQUES",
     "VOCAB_SIZE",
     "Conflict",
     "Difficulty",

@@ -1,9 +1,11 @@
 """Random Sudoku grids and puzzles, reproducible from a numpy Generator.
 
-Grids come from randomised backtracking; puzzles from removing givens of a grid in random
-order, keeping a removal only while the solution stays unique. The numpy Generator seeds
-one `random.Random` per call because the search draws thousands of tiny random numbers,
-which numpy answers far more slowly than the standard library.
+Grids come from randomised backtracking (`fill`, frozen so that seeds keep their puzzles);
+puzzles from removing givens of a grid in random order, keeping a removal only while the
+solution stays unique; the extreme level keeps only minimal puzzles that need a lot of
+search. The numpy Generator seeds one `random.Random` per call because the search draws
+thousands of tiny random numbers, which numpy answers far more slowly than the standard
+library.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ import random
 import numpy as np
 
 from puzzles.errors import PuzzleError
-from puzzles.sudoku import search
+from puzzles.sudoku import fill, search
 from puzzles.sudoku.board import SEQ_LEN, encode
 
-# Givens per level, inclusive. Random removal stalls around 24 givens, so "extreme" spends
-# EXTREME_SWAPS swap attempts walking down towards its target; it reaches 20-23, rarely 17
-# (see docs/puzzles.md). A puzzle that stays above the level's range is regenerated.
-LEVELS = {"easy": (36, 45), "medium": (30, 35), "hard": (24, 29), "extreme": (17, 23)}
-EXTREME_SWAPS = 150
+# Givens per level, inclusive. easy, medium and hard blank a random grid down to a number
+# of givens drawn from their range. "extreme" is chosen by search effort instead: a
+# minimal puzzle (no given can go) whose search (`rate(...).guesses`, solving and proving
+# uniqueness with singles and locked candidates) tries at least EXTREME_GUESSES branches,
+# about 1.5% of minimal puzzles. Effort barely depends on the number of givens, and local
+# search towards fewer givens stalls at 21 without making puzzles harder; the measured
+# figures are in docs/puzzles.md.
+LEVELS = {"easy": (36, 45), "medium": (30, 35), "hard": (24, 29), "extreme": (21, 27)}
+EXTREME_GUESSES = 15
 MIN_UNIQUE_GIVENS = 17
 _DIAGONAL_BOXES = [[r * 9 + c for r in range(b, b + 3) for c in range(b, b + 3)] for b in (0, 3, 6)]
 
@@ -35,7 +41,7 @@ def _random_grid(py: random.Random) -> list[int]:
     for box in _DIAGONAL_BOXES:
         for i, digit in zip(box, py.sample(range(1, 10), 9)):
             cells[i] = digit
-    return search.solutions(cells, 1, rng=py)[0]
+    return fill.random_completion(cells, py)
 
 
 def _remove_givens(
@@ -59,7 +65,8 @@ def _remove_givens(
 def _swap_down(solution: list[int], puzzle: list[int], target: int, py: random.Random, swaps: int) -> list[int]:
     """Random walk over minimal puzzles: trade a given for another cell of the solution
     when that keeps the solution unique, then remove whatever became redundant. Greedy
-    removal alone stalls near 24 givens; a few hundred swaps reach 21-22."""
+    removal alone stalls near 24 givens; a few hundred swaps reach 21-22, a few thousand
+    21, and the puzzles get no harder (docs/puzzles.md)."""
     for _ in range(swaps):
         givens = [i for i in range(SEQ_LEN) if puzzle[i]]
         if len(givens) <= target:
@@ -69,7 +76,7 @@ def _swap_down(solution: list[int], puzzle: list[int], target: int, py: random.R
         trial[py.choice(givens)] = 0
         added = py.choice(blanks)
         trial[added] = solution[added]
-        if len(search.solutions(trial, 2)) == 1:
+        if len(search.solutions(trial, 2, max_guesses=None)) == 1:
             puzzle = _remove_givens(solution, trial, target, py, unique=True)
     return puzzle
 
@@ -103,13 +110,34 @@ def level_givens(level: str) -> tuple[int, int]:
     return LEVELS[level]
 
 
-def generate_level(rng: np.random.Generator, level: str) -> tuple[np.ndarray, np.ndarray]:
-    """A unique puzzle with a number of givens drawn from the level's range (see LEVELS)."""
-    low, high = level_givens(level)
-    target = int(rng.integers(low, high + 1))
-    swaps = EXTREME_SWAPS if level == "extreme" else 0
+def _search_effort(puzzle: list[int]) -> int:
+    """Branches the search tries to solve `puzzle` and prove it unique (`rate().guesses`)."""
+    stats = search.SearchStats()
+    search.solutions(puzzle, 2, stats, max_guesses=None)
+    return stats.guesses
+
+
+def _extreme(rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """Minimal puzzles of random grids until one needs EXTREME_GUESSES guesses."""
+    low, high = LEVELS["extreme"]
+    py = _python_rng(rng)
     while True:
-        puzzle, solution = generate(rng, target, swaps=swaps)
+        solution = _random_grid(py)
+        puzzle = _remove_givens(solution, solution, 0, py, unique=True)
+        if low <= SEQ_LEN - puzzle.count(0) <= high and _search_effort(puzzle) >= EXTREME_GUESSES:
+            return puzzle, solution
+
+
+def generate_level(rng: np.random.Generator, level: str) -> tuple[np.ndarray, np.ndarray]:
+    """A unique puzzle of a level: givens drawn from the level's range (see LEVELS), or for
+    "extreme" a minimal puzzle needing at least EXTREME_GUESSES guesses."""
+    low, high = level_givens(level)
+    if level == "extreme":
+        puzzle, solution = _extreme(rng)
+        return np.array(puzzle, np.uint8), np.array(solution, np.uint8)
+    target = int(rng.integers(low, high + 1))
+    while True:
+        puzzle, solution = generate(rng, target)
         if np.count_nonzero(puzzle) <= high:
             return puzzle, solution
 
