@@ -18,6 +18,7 @@ EXACT_THRESHOLDS = (0.5, 0.9, 0.99)
 TOKEN_THRESHOLDS = (0.8, 0.9, 0.95)
 # Options that define a recipe; the rest (paths, logging cadence) do not change learning.
 RECIPE_KEYS = ("hidden_size", "heads", "h_layers", "l_layers", "h_cycles", "l_cycles", "max_segments",
+               "pos_encodings",
                "batch_size", "lr", "warmup", "schedule", "loss", "ema", "givens_min", "givens_max",
                "curriculum", "maze_size", "maze_min_size", "canvas", "augment", "explore", "weight_decay")
 KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"}, "maze": {"maze_size", "maze_min_size", "canvas"},

@@ -37,6 +37,7 @@ class TrainOptions:
     max_segments: int
     explore: float
     loss: Any
+    pos_encodings: Any
     givens_min: int
     givens_max: int
     curriculum: int
@@ -107,6 +108,7 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
         num_heads=o.heads, H_layers=o.h_layers, L_layers=o.l_layers, H_cycles=o.h_cycles,
         L_cycles=o.l_cycles, expansion=o.expansion, halt_max_steps=o.max_segments,
         halt_exploration_prob=o.explore, loss_type=getattr(o.loss, "value", o.loss),
+        pos_encodings=getattr(o.pos_encodings, "value", o.pos_encodings),
         grid_shape=grid_shape,
     )
     if o.kind_name == "arc":

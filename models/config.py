@@ -16,6 +16,7 @@ from typing import Any
 from models.errors import ModelError
 
 LOSS_TYPES = ("stablemax", "softmax")
+POS_ENCODINGS = ("rope", "learned")  # the reference's two options; rope is its default
 
 
 @dataclass
@@ -33,6 +34,9 @@ class HRMConfig:
     L_cycles: int = 2
     expansion: float = 4.0
     rope_theta: float = 10000.0
+    # "learned": an absolute position table added to the input embedding (reference option);
+    # it tells each cell its row, column and box directly instead of through RoPE phases.
+    pos_encodings: str = "rope"
     rms_norm_eps: float = 1e-5
     halt_max_steps: int = 16
     halt_exploration_prob: float = 0.1
@@ -52,7 +56,9 @@ class HRMConfig:
             raise ModelError("invalid model config: " + "; ".join(problems))
         if self.hidden_size % self.num_heads:
             problems.append(f"hidden_size {self.hidden_size} not divisible by num_heads {self.num_heads}")
-        if (self.hidden_size // max(self.num_heads, 1)) % 2:
+        if self.pos_encodings not in POS_ENCODINGS:
+            problems.append(f"pos_encodings must be one of {POS_ENCODINGS}, not {self.pos_encodings!r}")
+        elif self.pos_encodings == "rope" and (self.hidden_size // max(self.num_heads, 1)) % 2:
             problems.append("head dimension must be even for RoPE")
         if self.loss_type not in LOSS_TYPES:
             problems.append(f"loss_type must be one of {LOSS_TYPES}, not {self.loss_type!r}")

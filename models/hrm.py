@@ -48,6 +48,8 @@ class HRM(nn.Module):
         self.H_init = trunc_normal((d,), 1.0, rng)
         self.L_init = trunc_normal((d,), 1.0, rng)
         self.puzzle_emb = mx.zeros((config.num_puzzle_identifiers, max(config.puzzle_emb_ndim, 1)))
+        if config.pos_encodings == "learned":  # drawn last: RoPE models keep their init stream
+            self.embed_pos = trunc_normal((config.seq_len + config.puzzle_emb_len, d), 1.0 / self.embed_scale, rng)
         self.freeze(keys=list(FROZEN_KEYS), recurse=False)
 
     # -- embeddings ---------------------------------------------------------------------
@@ -65,6 +67,8 @@ class HRM(nn.Module):
             if pad:
                 rows = mx.concatenate([rows, mx.zeros((B, pad), dtype=rows.dtype)], axis=-1)
             emb = mx.concatenate([rows.reshape(B, cfg.puzzle_emb_len, cfg.hidden_size), emb], axis=1)
+        if cfg.pos_encodings == "learned":
+            emb = 0.707106781 * (emb + self.embed_pos)  # 1/sqrt(2) keeps the variance (reference)
         return self.embed_scale * emb
 
     # -- state --------------------------------------------------------------------------

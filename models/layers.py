@@ -58,13 +58,15 @@ def rms_norm(x: mx.array, eps: float) -> mx.array:
 
 
 class Attention(nn.Module):
-    """Non-causal multi-head self-attention with a fused [q|k|v] projection and RoPE."""
+    """Non-causal multi-head self-attention with a fused [q|k|v] projection and RoPE (unless
+    the model uses learned absolute positions)."""
 
     def __init__(self, config: HRMConfig, rng: np.random.Generator):
         super().__init__()
         self.num_heads = config.num_heads
         self.head_dim = config.head_dim
         self.rope_theta = config.rope_theta
+        self.rope = config.pos_encodings == "rope"
         d = config.hidden_size
         self.qkv_proj = Linear(d, 3 * d, rng)
         self.o_proj = Linear(d, d, rng)
@@ -79,8 +81,9 @@ class Attention(nn.Module):
             (rows @ w.T).reshape(B, -1, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
             for rows, w in ((x if queries is None else x[:, :queries], w_q), (x, w_k), (x, w_v))
         )
-        q = mx.fast.rope(q, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
-        k = mx.fast.rope(k, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
+        if self.rope:
+            q = mx.fast.rope(q, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
+            k = mx.fast.rope(k, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
         if fastmath.enabled():
             # Explicit attention so the softmax uses the cheap exp (CPU only, see fastmath).
             weights = fastmath.softmax((q * self.head_dim**-0.5) @ k.transpose(0, 1, 3, 2))

@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from models.config import POS_ENCODINGS
 from models.errors import ModelError
 
 # The state dict belongs to the ACT loss head wrapping the model (`model.inner.`), under
 # torch.compile's `_orig_mod.` when compiled, which the reference training does by default.
 PREFIXES = ("_orig_mod.model.inner.", "model.inner.", "")
-RENAMED = {"embed_tokens.embedding_weight": "embed_tokens.weight", "puzzle_emb.weights": "puzzle_emb"}
+RENAMED = {"embed_tokens.embedding_weight": "embed_tokens.weight", "puzzle_emb.weights": "puzzle_emb",
+           "embed_pos.embedding_weight": "embed_pos"}
 # Non-persistent buffers of the reference (rebuilt from the config), ignored if a checkpoint has them.
 NOT_WEIGHTS = ("rotary_emb.cos_cached", "rotary_emb.sin_cached", "puzzle_emb.local_weights", "puzzle_emb.local_ids")
 LEARNED_POSITIONS = "embed_pos.embedding_weight"
@@ -132,9 +134,10 @@ def reference_config(tensors: dict[str, np.ndarray], arch: dict[str, Any], *, pu
     from models.checkpoint import config_from
 
     encoding = "learned" if LEARNED_POSITIONS in tensors else arch.get("pos_encodings", "rope")
-    if encoding != "rope":
-        raise ModelError(f"{source} uses {encoding} position encodings; this model supports RoPE "
-                         "(pos_encodings: rope, the reference default) only")
+    if encoding not in POS_ENCODINGS:
+        raise ModelError(f"{arch_source}: unknown pos_encodings {encoding!r}; expected one of {', '.join(POS_ENCODINGS)}")
+    if encoding == "learned" and LEARNED_POSITIONS not in tensors:
+        raise ModelError(f"{arch_source} says learned position encodings, but {source} has no {LEARNED_POSITIONS}")
     geo = geometry(tensors, source)
     for name in ("hidden_size", "H_layers", "L_layers", "puzzle_emb_ndim"):
         if name in arch and arch[name] != getattr(geo, name):
@@ -150,7 +153,7 @@ def reference_config(tensors: dict[str, np.ndarray], arch: dict[str, Any], *, pu
         "num_puzzle_identifiers": geo.num_puzzle_identifiers, "puzzle_emb_ndim": geo.puzzle_emb_ndim,
         "hidden_size": geo.hidden_size, "H_layers": geo.H_layers, "L_layers": geo.L_layers,
         "loss_type": LOSS_TYPES[loss], "grid_shape": list(grid_shape),
-        **{k: v for k, v in settings.items() if k != "pos_encodings"},
+        **{k: v for k, v in settings.items() if k != "pos_encodings"}, "pos_encodings": encoding,
     }
     config = config_from(data, arch_source)
     if config.mlp_hidden != geo.mlp_hidden:

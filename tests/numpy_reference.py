@@ -52,9 +52,10 @@ class ReferenceHRM:
         qkv = h @ self.w[prefix + "qkv_proj.weight"].T
         qkv = qkv.reshape(B, S, 3 * self.heads, self.hd)
         q, k, v = qkv[:, :, : self.heads], qkv[:, :, self.heads: 2 * self.heads], qkv[:, :, 2 * self.heads:]
-        cos, sin = self.cos[:S, None, :], self.sin[:S, None, :]
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+        if self.cfg.get("pos_encodings", "rope") == "rope":
+            cos, sin = self.cos[:S, None, :], self.sin[:S, None, :]
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
         scores = np.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(self.hd)
         out = np.einsum("bhqk,bkhd->bqhd", softmax(scores), v).reshape(B, S, D)
         return out @ self.w[prefix + "o_proj.weight"].T
@@ -81,6 +82,8 @@ class ReferenceHRM:
             pad = self.p_len * self.d - rows.shape[1]
             rows = np.pad(rows, ((0, 0), (0, pad)))
             emb = np.concatenate([rows.reshape(len(inputs), self.p_len, self.d), emb], axis=1)
+        if self.cfg.get("pos_encodings", "rope") == "learned":  # reference: 0.707 * (emb + embed_pos)
+            emb = 0.707106781 * (emb + self.w["embed_pos"])
         return math.sqrt(self.d) * emb
 
     def initial(self, batch):

@@ -24,7 +24,8 @@ from models.errors import ModelError
 from models.hrm import HRM
 
 PREFIX = "_orig_mod.model.inner."  # a compiled reference model's state dict
-BACK = {"embed_tokens.weight": "embed_tokens.embedding_weight", "puzzle_emb": "puzzle_emb.weights"}
+BACK = {"embed_tokens.weight": "embed_tokens.embedding_weight", "puzzle_emb": "puzzle_emb.weights",
+        "embed_pos": "embed_pos.embedding_weight"}
 
 
 # -- the reference format, written without torch ------------------------------------------------
@@ -155,7 +156,7 @@ def all_config(model: HRM) -> dict:
             "H_cycles": c.H_cycles, "L_cycles": c.L_cycles, "H_layers": c.H_layers, "L_layers": c.L_layers,
             "hidden_size": c.hidden_size, "num_heads": c.num_heads, "expansion": 4,
             "puzzle_emb_ndim": c.puzzle_emb_ndim,
-            "pos_encodings": "rope", "halt_max_steps": c.halt_max_steps, "halt_exploration_prob": 0.1}
+            "pos_encodings": c.pos_encodings, "halt_max_steps": c.halt_max_steps, "halt_exploration_prob": 0.1}
     return {"arch": arch, "data_path": "data/sudoku-extreme-1k-aug-1000", "global_batch_size": 384, "lr": 7e-5,
             "checkpoint_path": "checkpoints/Sudoku-extreme-1k-aug-1000 ACT-torch/run", "eval_save_outputs": []}
 
@@ -207,6 +208,18 @@ def test_converted_model_gives_the_same_outputs(tmp_path):
 
     assert hashlib.sha256(checkpoint.read_bytes()).hexdigest() in card
     assert f"{parameter_count(model.config):,} values" in card and "all_config.yaml" in card
+
+
+def test_learned_position_encodings_convert_too(tmp_path):
+    model = tiny_model(pos_encodings="learned")
+    checkpoint = reference_checkpoint(model, tmp_path / "checkpoint")
+    (tmp_path / "all_config.yaml").write_text(yaml.safe_dump(all_config(model)))
+    result = hrm("convert", checkpoint, "--out", tmp_path / "weights")
+    assert result.returncode == 0, result.stderr
+    converted = load_weights(tmp_path / "weights", expected_kind="sudoku")
+    assert converted.config.pos_encodings == "learned"
+    for ours, theirs in zip(outputs(converted), outputs(model)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
 def test_reference_defaults_nested_state_dict_without_puzzle_embedding(tmp_path):
@@ -268,12 +281,13 @@ def _set(name, value):
     (lambda state: state.pop("H_init"), {}, ["missing tensors H_init"]),
     (lambda state: state.pop("L_level.layers.1.self_attn.o_proj.weight"), {}, ["missing tensors L_level.layers.1"]),
     (_set("extra_head.weight", np.zeros((2, 32), np.float32)), {}, ["unknown tensor extra_head.weight"]),
-    (_set("embed_pos.embedding_weight", np.zeros((82, 32), np.float32)), {}, ["position encodings", "RoPE"]),
+    (_set("embed_pos.embedding_weight", np.zeros((80, 32), np.float32)), {},
+     ["embed_pos.embedding_weight has shape (80, 32)", "(82, 32)"]),
     (None, {"hidden_size": 64}, ["says hidden_size 64", "have 32"]),
     (None, {"H_layers": 3}, ["says H_layers 3"]),
     (None, {"num_heads": 3}, ["not divisible by num_heads 3"]),
     (None, {"expansion": 16}, ["expansion 16", "MLP width 512", "MLP width 256"]),
-    (None, {"pos_encodings": "learned"}, ["learned position encodings"]),
+    (None, {"pos_encodings": "learned"}, ["learned position encodings", "no embed_pos.embedding_weight"]),
 ])
 def test_mismatches_are_one_line_errors(tmp_path, edit, config_changes, fragments):
     model = tiny_model()

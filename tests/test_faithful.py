@@ -32,6 +32,9 @@ CONFIGS = {
     "padded-puzzle-emb": HRMConfig(hidden_size=32, num_heads=2, H_layers=1, L_layers=2, H_cycles=3, L_cycles=1,
                                    puzzle_emb_ndim=48, num_puzzle_identifiers=5, vocab_size=12, seq_len=30,
                                    halt_max_steps=4, grid_shape=(5, 6)),
+    "learned-positions": HRMConfig(hidden_size=32, num_heads=4, H_layers=1, L_layers=1, H_cycles=2, L_cycles=2,
+                                   puzzle_emb_ndim=32, num_puzzle_identifiers=2, halt_max_steps=3,
+                                   pos_encodings="learned"),
 }
 
 
