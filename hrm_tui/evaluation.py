@@ -66,6 +66,7 @@ def sets_for(kind: str, file: Path | None, levels: str, sizes: str, count: int,
 def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segments: int | None,
                   stop_at_halt: bool) -> list[dict[str, Any]]:
     from hrm_tui.solving import decode_prediction, encode_items, run_model, verify
+    from puzzles.maze.grid import OPEN
 
     results = []
     for name, items in sets.items():
@@ -77,8 +78,9 @@ def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segme
             prediction = decode_prediction(kind, preds[index], item)
             solved += bool(verify(kind, item, prediction).ok)
             if item.solution is not None:
-                # Cells the model had to fill: blanks (Sudoku) or path cells (maze).
-                target = (item.puzzle == 0) if kind == "sudoku" else (item.solution != item.puzzle)
+                # Cells the model had to decide: blanks (Sudoku), or open cells (maze: path or
+                # not; counting only path cells would reward marking every open cell).
+                target = (item.puzzle == 0) if kind == "sudoku" else (item.puzzle == OPEN)
                 cell_hits += int(((prediction == item.solution) & target).sum())
                 cell_total += int(target.sum())
         results.append({
