@@ -21,6 +21,8 @@ RECIPE_KEYS = ("hidden_size", "heads", "h_layers", "l_layers", "h_cycles", "l_cy
                "pos_encodings",
                "batch_size", "lr", "warmup", "schedule", "loss", "ema", "givens_min", "givens_max",
                "curriculum", "maze_size", "maze_min_size", "canvas", "augment", "explore", "weight_decay")
+# Defaults of options added after some runs were made, so older runs read as what they were.
+LATER_DEFAULTS = {"pos_encodings": "rope", "maze_min_size": None}
 KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"}, "maze": {"maze_size", "maze_min_size", "canvas"},
              "arc": {"canvas", "augment"}}
 
@@ -62,13 +64,13 @@ def read_run(directory: Path) -> RunSummary:
         raise UserError(f"{directory}: unreadable run files ({exc})") from None
     if not isinstance(options, dict) or not all(isinstance(r, dict) and "wall_time" in r for r in log):
         raise UserError(f"{directory}: options.json or log.jsonl is not what `hrm train` writes")
-    return RunSummary(directory.name, options, log)
+    return RunSummary(directory.name, {**LATER_DEFAULTS, **options}, log)
 
 
 def _recipe(options: dict[str, Any], shared: dict[str, Any]) -> str:
     """The options where this run differs from the others (all of them for a single run)."""
     parts = [f"{key.replace('_', '-')} {options.get(key)}" for key in RECIPE_KEYS
-             if key in options and _applies(key, options.get("kind"))
+             if options.get(key) is not None and _applies(key, options.get("kind"))
              and (key not in shared or options[key] != shared[key])]
     return ", ".join(parts) or "same"
 
@@ -111,5 +113,6 @@ def comparison_markdown(runs: list[RunSummary]) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     if shared:
         lines.append("")
-        lines.append("Shared by all runs: " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in shared.items()) + ".")
+        lines.append("Shared by all runs: " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in shared.items()
+                                                      if v is not None) + ".")
     return "\n".join(lines) + "\n"
