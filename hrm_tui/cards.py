@@ -126,8 +126,11 @@ def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None
         "last_log": log[-1] if log else None,
         "evaluation": evaluation,
     }
+    from hrm_tui.recipes import applies_to_kind
+
     flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in options.items()
-                     if k not in ("kind", "run", "export", "plot", "resume") and v is not None and not isinstance(v, bool))
+                     if k not in ("kind", "run", "export", "plot", "resume") and v is not None and not isinstance(v, bool)
+                     and applies_to_kind(k, cfg.puzzle_kind))
     card = f"""# {cfg.puzzle_kind} HRM weights
 
 Made by `hrm train` from this repository; exported from run `{Path(run_dir).name}` at step {state['step']}
@@ -145,7 +148,7 @@ vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-emb
 - Data: {_data_line(cfg.puzzle_kind, options)}
 - Steps: {state['step']} optimiser steps (one per ACT segment), batch {options.get('batch_size')}.
 - Wall time: {state.get('elapsed', 0) / 60:.1f} wall-clock minutes of training on {machine_summary()}.
-- Time to held-out exact accuracy (easy training distribution): {', '.join(f'{k}: {v if v is not None else "not reached"} min' for k, v in tta.items())}.
+- Time to held-out exact accuracy (puzzles from the training distribution): {', '.join(f'{k}: ' + (f'{v} min' if v is not None else 'not reached') for k, v in tta.items())}.
 
 ## Curve
 ![training curve](curve.svg)

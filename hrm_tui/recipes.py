@@ -27,7 +27,7 @@ KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"}, "maze": {"maz
              "arc": {"canvas", "augment"}}
 
 
-def _applies(key: str, kind: str | None) -> bool:
+def applies_to_kind(key: str, kind: str | None) -> bool:
     """Kind-specific options only describe runs of that kind (givens mean nothing to a maze)."""
     owners = [k for k, keys in KIND_KEYS.items() if key in keys]
     return not owners or kind in owners
@@ -70,7 +70,7 @@ def read_run(directory: Path) -> RunSummary:
 def _recipe(options: dict[str, Any], shared: dict[str, Any]) -> str:
     """The options where this run differs from the others (all of them for a single run)."""
     parts = [f"{key.replace('_', '-')} {options.get(key)}" for key in RECIPE_KEYS
-             if options.get(key) is not None and _applies(key, options.get("kind"))
+             if options.get(key) is not None and applies_to_kind(key, options.get("kind"))
              and (key not in shared or options[key] != shared[key])]
     return ", ".join(parts) or "same"
 
@@ -79,7 +79,7 @@ def _shared_options(runs: list[RunSummary]) -> dict[str, Any]:
     if len(runs) < 2:
         return {}
     first = runs[0].options
-    return {k: first.get(k) for k in RECIPE_KEYS if _applies(k, first.get("kind"))
+    return {k: first.get(k) for k in RECIPE_KEYS if applies_to_kind(k, first.get("kind"))
             and all(r.options.get(k) == first.get(k) for r in runs)}
 
 
