@@ -57,8 +57,8 @@ def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
         cell = "-" if r.get("cell_accuracy") is None else f"{100 * r['cell_accuracy']:.1f}%"
         lines.append(f"| {r['set']} | {r['puzzles']} | {100 * r['exact_accuracy']:.1f}% | {cell} | "
                      f"{r['mean_segments']:.1f} |")
-    command = evaluation.get("command") or (f"hrm eval {evaluation['kind']} --weights {out_dir} --seed "
-                                            f"{evaluation['seed']}")
+    command = evaluation.get("command") or " ".join(filter(None, [
+        f"hrm eval {evaluation['kind']} --weights {out_dir} --seed {evaluation['seed']}", evaluation.get("flags")]))
     return "\n".join(lines) + f"\n\nMeasured with:\n\n```\n{command}\n```\n"
 
 

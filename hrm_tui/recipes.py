@@ -22,7 +22,7 @@ RECIPE_KEYS = ("hidden_size", "heads", "h_layers", "l_layers", "h_cycles", "l_cy
                "batch_size", "lr", "warmup", "schedule", "loss", "ema", "givens_min", "givens_max",
                "curriculum", "maze_size", "maze_min_size", "canvas", "augment", "explore", "weight_decay")
 # Defaults of options added after some runs were made, so older runs read as what they were.
-LATER_DEFAULTS = {"pos_encodings": "rope", "maze_min_size": None}
+LATER_DEFAULTS = {"pos_encodings": "rope", "maze_min_size": None, "canvas": 30}
 KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"}, "maze": {"maze_size", "maze_min_size", "canvas"},
              "arc": {"canvas", "augment"}}
 

@@ -45,19 +45,15 @@ def test_shipped_sudoku_model_reproduces_its_card_on_easy_puzzles():
 
 @pytest.mark.skipif("maze" not in SHIPPED, reason="no maze weights shipped")
 def test_shipped_maze_model_reproduces_its_card_on_fixed_mazes():
-    """On 20 fixed mazes of the card's first size, the open-cell accuracy stays within a few
-    points of the card's figure (measured on 100) and above marking every open cell as path."""
+    """On 20 fixed mazes of the card's first (smallest) size the model solves some exactly, and
+    exact and open-cell accuracy stay near the card's figures (measured on 100)."""
     from hrm_tui.evaluation import evaluate_sets, sets_for
-    from puzzles.maze.grid import OPEN, PATH
 
     metrics = json.loads((default_weights_dir("maze") / "metrics.json").read_text())
     first = metrics["evaluation"]["results"][0]
     size = first["set"].split("x")[0]
     sets = sets_for("maze", None, "", size, 20, metrics["evaluation"]["seed"])
     result = evaluate_sets("maze", load_model("maze"), sets, None, False)[0]
-    items = next(iter(sets.values()))
-    open_cells = sum(int((item.puzzle == OPEN).sum()) for item in items)
-    path_cells = sum(int(((item.solution == PATH) & (item.puzzle == OPEN)).sum()) for item in items)
-    assert result["cell_accuracy"] > path_cells / open_cells  # better than "every open cell is path"
-    assert abs(result["cell_accuracy"] - first["cell_accuracy"]) < 0.1
+    assert result["exact_accuracy"] > 0
     assert abs(result["exact_accuracy"] - first["exact_accuracy"]) < 0.25
+    assert abs(result["cell_accuracy"] - first["cell_accuracy"]) < 0.1

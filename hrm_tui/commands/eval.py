@@ -54,6 +54,7 @@ def evaluate(
     if sizes is None and kind.value == "maze" and file is None:  # the defaults depend on the canvas
         model = load_model(kind.value, weights)
         sizes = default_maze_sizes(model.config.seq_len)
+    flags = _set_flags(kind.value, file, levels, sizes, count, max_segments, stop_at_halt)
     sets = sets_for(kind.value, file, levels, sizes or "", count, seed)  # bad names fail before loading
     if model is None:
         model = load_model(kind.value, weights)
@@ -65,7 +66,25 @@ def evaluate(
         try:
             atomic_write_text(json_out, json.dumps({"kind": kind.value, "weights": str(weights or "shipped"),
                                                     "max_segments": max_segments or model.config.halt_max_steps,
-                                                    "stop_at_halt": stop_at_halt, "seed": seed, "results": results},
+                                                    "stop_at_halt": stop_at_halt, "seed": seed, "flags": flags,
+                                                    "results": results},
                                                    indent=2) + "\n")
         except OSError as exc:
             raise UserError(f"cannot write {json_out}: {exc.strerror or exc} (the results are printed above)") from None
+
+
+def _set_flags(kind: str, file, levels: str, sizes: str | None, count: int, max_segments, stop_at_halt: bool) -> str:
+    """The options beyond --weights and --seed that chose these sets, so a card can print a
+    command that reproduces them exactly."""
+    parts = [f"--file {file}"] if file is not None else []
+    if file is None and kind == "sudoku" and levels != "easy,medium,hard,extreme":
+        parts.append(f"--levels {levels}")
+    if file is None and kind == "maze" and sizes is not None:
+        parts.append(f"--sizes {sizes}")
+    if file is None and count != 100:
+        parts.append(f"--count {count}")
+    if max_segments is not None:
+        parts.append(f"--max-segments {max_segments}")
+    if stop_at_halt:
+        parts.append("--stop-at-halt")
+    return " ".join(parts)
