@@ -99,7 +99,7 @@ def _validate(o: TrainOptions) -> None:
 def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
     from models.config import HRMConfig
 
-    vocab_size, seq_len, grid_shape = _kind_geometry(o.kind_name)
+    vocab_size, seq_len, grid_shape = kind_geometry(o.kind_name)
     if o.kind_name == "maze":  # a smaller canvas trains far faster (attention is quadratic)
         seq_len, grid_shape = o.canvas * o.canvas, (o.canvas, o.canvas)
     config = HRMConfig(
@@ -118,7 +118,7 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
     return config
 
 
-def _kind_geometry(kind: str) -> tuple[int, int, tuple[int, int]]:
+def kind_geometry(kind: str) -> tuple[int, int, tuple[int, int]]:
     """(vocab size, sequence length, grid shape) of a puzzle kind's token encoding."""
     from puzzles.kinds import get_kind
 

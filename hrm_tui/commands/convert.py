@@ -83,6 +83,7 @@ def _kind_geometry(kind: str | None, vocab_size: int) -> tuple[str, int, tuple[i
     """(kind, sequence length, grid shape): the reference datasets use the full canvases
     (Sudoku 81, maze and ARC 30x30), which RoPE weights cannot tell apart."""
     from hrm_tui.errors import UserError
+    from hrm_tui.training_run import kind_geometry
     from puzzles.kinds import KINDS
 
     if kind is None:
@@ -91,11 +92,10 @@ def _kind_geometry(kind: str | None, vocab_size: int) -> tuple[str, int, tuple[i
             raise UserError(f"a vocabulary of {vocab_size} tokens is none of the puzzle kinds' "
                             f"({', '.join(f'{n} {s.vocab_size}' for n, s in KINDS.items())}); pass --kind")
         kind = matches[0]
-    spec = KINDS[kind]
-    if spec.vocab_size != vocab_size:
-        raise UserError(f"the checkpoint has a vocabulary of {vocab_size} tokens; a {kind} model has {spec.vocab_size}")
-    side = int(round(spec.seq_len ** 0.5))
-    return kind, spec.seq_len, (side, side)
+    kind_vocab, seq_len, grid_shape = kind_geometry(kind)
+    if kind_vocab != vocab_size:
+        raise UserError(f"the checkpoint has a vocabulary of {vocab_size} tokens; a {kind} model has {kind_vocab}")
+    return kind, seq_len, grid_shape
 
 
 def _sha256(path: Path) -> str:
