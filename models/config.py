@@ -16,7 +16,8 @@ from typing import Any
 from models.errors import ModelError
 
 LOSS_TYPES = ("stablemax", "softmax")
-POS_ENCODINGS = ("rope", "learned")  # the reference's two options; rope is its default
+# "rope" and "learned" are the reference's options (rope its default); "rope2d" is ours.
+POS_ENCODINGS = ("rope", "learned", "rope2d")
 
 
 @dataclass
@@ -36,12 +37,13 @@ class HRMConfig:
     rope_theta: float = 10000.0
     # "learned": an absolute position table added to the input embedding (reference option);
     # it tells each cell its row, column and box directly instead of through RoPE phases.
+    # "rope2d": RoPE by row in half of each head and by column in the other (grid_shape).
     pos_encodings: str = "rope"
     rms_norm_eps: float = 1e-5
     halt_max_steps: int = 16
     halt_exploration_prob: float = 0.1
     loss_type: str = "stablemax"
-    # Grid geometry for decoding (rows, cols); informational for the UI and puzzles glue.
+    # Grid geometry (rows, cols): for decoding in the UI and puzzles glue, and for 2-D RoPE.
     grid_shape: tuple[int, int] = (9, 9)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -60,6 +62,11 @@ class HRMConfig:
             problems.append(f"pos_encodings must be one of {POS_ENCODINGS}, not {self.pos_encodings!r}")
         elif self.pos_encodings == "rope" and (self.hidden_size // max(self.num_heads, 1)) % 2:
             problems.append("head dimension must be even for RoPE")
+        elif self.pos_encodings == "rope2d":
+            if (self.hidden_size // max(self.num_heads, 1)) % 4:
+                problems.append("head dimension must be a multiple of 4 for 2-D RoPE")
+            if self.grid_shape[0] * self.grid_shape[1] != self.seq_len:
+                problems.append(f"2-D RoPE needs grid_shape {self.grid_shape} to cover seq_len {self.seq_len}")
         if self.loss_type not in LOSS_TYPES:
             problems.append(f"loss_type must be one of {LOSS_TYPES}, not {self.loss_type!r}")
         if self.puzzle_emb_ndim < 0:

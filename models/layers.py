@@ -7,6 +7,7 @@ matrices) so reference checkpoints convert by renaming keys.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import mlx.core as mx
@@ -57,9 +58,36 @@ def rms_norm(x: mx.array, eps: float) -> mx.array:
     return mx.fast.rms_norm(x, None, eps)
 
 
+@functools.lru_cache(maxsize=32)
+def grid_rope_tables(rows: int, cols: int, prefix: int, head_dim: int, theta: float) -> tuple[mx.array, mx.array]:
+    """cos and sin tables (positions, head_dim) of 2-D RoPE over a row-major grid.
+
+    The first half of each head rotates with the cell's row, the second half with its column
+    (each half rotate-half style), so a query-key score depends only on the (row, column)
+    offset: "same row", "same column" and "next cell down" are each one fixed offset, with no
+    wrap-around from one row's end to the next row's start as in 1-D RoPE. The puzzle-embedding
+    prefix sits at (-1, -1), just outside the grid.
+    """
+    half = head_dim // 2
+    inv_freq = theta ** (-np.arange(0, half, 2, dtype=np.float64) / half)
+    r, c = np.divmod(np.arange(rows * cols), cols)
+    r = np.concatenate([np.full(prefix, -1), r])
+    c = np.concatenate([np.full(prefix, -1), c])
+    angles = np.concatenate([np.outer(r, inv_freq)] * 2 + [np.outer(c, inv_freq)] * 2, axis=1)
+    return mx.array(np.cos(angles).astype(np.float32)), mx.array(np.sin(angles).astype(np.float32))
+
+
+def rotate_grid(x: mx.array, cos: mx.array, sin: mx.array) -> mx.array:
+    """Apply 2-D RoPE tables to (B, heads, S, head_dim): rotate-half within each half."""
+    quarter = x.shape[-1] // 4
+    a, b, c, d = (x[..., i * quarter:(i + 1) * quarter] for i in range(4))
+    return x * cos + mx.concatenate([-b, a, -d, c], axis=-1) * sin
+
+
 class Attention(nn.Module):
-    """Non-causal multi-head self-attention with a fused [q|k|v] projection and RoPE (unless
-    the model uses learned absolute positions)."""
+    """Non-causal multi-head self-attention with a fused [q|k|v] projection and positions by
+    RoPE (reference default), 2-D RoPE over the grid, or none here (learned absolute positions
+    are added to the input embedding instead)."""
 
     def __init__(self, config: HRMConfig, rng: np.random.Generator):
         super().__init__()
@@ -67,6 +95,8 @@ class Attention(nn.Module):
         self.head_dim = config.head_dim
         self.rope_theta = config.rope_theta
         self.rope = config.pos_encodings == "rope"
+        self.grid_rope = (*config.grid_shape, config.puzzle_emb_len, config.head_dim, config.rope_theta) \
+            if config.pos_encodings == "rope2d" else None
         d = config.hidden_size
         self.qkv_proj = Linear(d, 3 * d, rng)
         self.o_proj = Linear(d, d, rng)
@@ -84,6 +114,10 @@ class Attention(nn.Module):
         if self.rope:
             q = mx.fast.rope(q, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
             k = mx.fast.rope(k, self.head_dim, traditional=False, base=self.rope_theta, scale=1.0, offset=0)
+        elif self.grid_rope:
+            cos, sin = grid_rope_tables(*self.grid_rope)
+            q = rotate_grid(q, cos[: q.shape[2]], sin[: q.shape[2]])
+            k = rotate_grid(k, cos, sin)
         if fastmath.enabled():
             # Explicit attention so the softmax uses the cheap exp (CPU only, see fastmath).
             weights = fastmath.softmax((q * self.head_dim**-0.5) @ k.transpose(0, 1, 3, 2))

@@ -438,7 +438,9 @@ class Trainer:
         if ckpt is None:
             return None
         groups, state = RunDir.load(ckpt)
-        if state.get("model_config") != self.model_config.to_dict():
+        # Read through HRMConfig so a run saved before a config field existed compares with
+        # that field's default (the value it was trained with).
+        if HRMConfig.from_dict(state.get("model_config", {})) != self.model_config:
             raise ModelError(f"{self.run.path} was trained with a different model config; "
                              "use another --run directory or the same options")
         missing = [f"{name}.safetensors" for name in ("optimizer",) if name not in groups]

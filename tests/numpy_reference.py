@@ -56,6 +56,23 @@ class ReferenceHRM:
             cos, sin = self.cos[:S, None, :], self.sin[:S, None, :]
             q = q * cos + rotate_half(q) * sin
             k = k * cos + rotate_half(k) * sin
+        elif self.cfg.get("pos_encodings") == "rope2d":  # rows rotate the first half, columns the second
+            rows, cols = self.cfg["grid_shape"]
+            r, c = np.divmod(np.arange(rows * cols), cols)
+            r, c = (np.concatenate([np.full(self.p_len, -1), a])[:S] for a in (r, c))
+            half = self.hd // 2
+            inv = 1.0 / self.cfg["rope_theta"] ** (np.arange(0, half, 2) / half)
+            tables = []
+            for pos in (r, c):
+                ang = np.outer(pos, inv)
+                tables.append(np.concatenate([ang, ang], axis=1))
+            ang = np.concatenate(tables, axis=1)[:, None, :]
+            cos, sin = np.cos(ang), np.sin(ang)
+
+            def rot(x):
+                return np.concatenate([rotate_half(x[..., :half]), rotate_half(x[..., half:])], axis=-1)
+            q = q * cos + rot(q) * sin
+            k = k * cos + rot(k) * sin
         scores = np.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(self.hd)
         out = np.einsum("bhqk,bkhd->bqhd", softmax(scores), v).reshape(B, S, D)
         return out @ self.w[prefix + "o_proj.weight"].T

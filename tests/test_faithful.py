@@ -35,6 +35,9 @@ CONFIGS = {
     "learned-positions": HRMConfig(hidden_size=32, num_heads=4, H_layers=1, L_layers=1, H_cycles=2, L_cycles=2,
                                    puzzle_emb_ndim=32, num_puzzle_identifiers=2, halt_max_steps=3,
                                    pos_encodings="learned"),
+    "grid-rope": HRMConfig(hidden_size=32, num_heads=2, H_layers=1, L_layers=2, H_cycles=2, L_cycles=2,
+                           puzzle_emb_ndim=48, num_puzzle_identifiers=2, vocab_size=6, seq_len=20,
+                           halt_max_steps=3, grid_shape=(4, 5), pos_encodings="rope2d"),
 }
 
 

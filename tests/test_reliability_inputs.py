@@ -365,6 +365,7 @@ CASES = [
     ("train_heads_zero", T + " --heads 0", "--heads"),
     ("train_hidden_zero", T + " --hidden-size 0", "--hidden-size"),
     ("train_odd_head_dim", T + " --hidden-size 34", "head dimension must be even"),
+    ("train_grid_rope_head_dim", T + " --pos-encodings rope2d --hidden-size 24 --heads 4", "multiple of 4 for 2-D RoPE"),
     ("train_indivisible_heads", T + " --hidden-size 30 --heads 4", "not divisible by num_heads"),
     ("train_schedule", T + " --schedule sawtooth", "--schedule must be constant or cosine"),
     ("train_ema_one", T + " --ema 1", "--ema must be in [0, 1)"),

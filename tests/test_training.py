@@ -1,6 +1,8 @@
 """Training semantics of the reference: one-step gradient, ACT halting and exploration,
 one optimiser step per segment, AdamATan2, and resume == uninterrupted."""
 
+import json
+
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
@@ -194,3 +196,12 @@ def test_resume_continues_the_same_curve(tmp_path):
         np.testing.assert_array_equal(np.array(straight.ema[name]), np.array(resumed.ema[name]), err_msg=name)
     losses = lambda t: [r["loss"] for r in t.run.read_log()]  # noqa: E731
     assert losses(straight) == losses(resumed)
+
+
+def test_a_run_saved_before_a_config_field_existed_resumes_with_its_default(tmp_path):
+    _train(tmp_path / "old", 2)
+    state_file = next((tmp_path / "old" / "checkpoints").glob("step-*")) / "state.json"
+    state = json.loads(state_file.read_text())
+    del state["model_config"]["pos_encodings"]  # as written before the field was added
+    state_file.write_text(json.dumps(state))
+    assert _train(tmp_path / "old", 1, resume=True).step == 3

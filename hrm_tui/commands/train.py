@@ -19,6 +19,7 @@ class Loss(str, Enum):
 class PosEncodings(str, Enum):
     rope = "rope"
     learned = "learned"
+    rope2d = "rope2d"
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +50,7 @@ def train(
     max_segments: int = typer.Option(8, help="ACT halt_max_steps."),
     explore: float = typer.Option(0.1, help="ACT halt exploration probability."),
     loss: Loss = typer.Option(Loss.stablemax, help="Token loss."),
-    pos_encodings: PosEncodings = typer.Option(PosEncodings.rope, help="Positions: RoPE (reference default) or a learned absolute table (reference option)."),
+    pos_encodings: PosEncodings = typer.Option(PosEncodings.rope, help="Positions: RoPE (reference default), a learned absolute table (reference option) or 2-D RoPE by row and column (ours)."),
     givens_min: int = typer.Option(30, help="Sudoku: fewest givens in training puzzles."),
     givens_max: int = typer.Option(45, help="Sudoku: most givens in training puzzles."),
     curriculum: int = typer.Option(0, help="Sudoku: steps to move from 60-75 givens to the final range (0 = off)."),
