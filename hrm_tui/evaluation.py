@@ -15,13 +15,15 @@ from hrm_tui.solving import PuzzleItem
 DEFAULT_MAZE_SIZES = ("15", "30hard")
 
 
-def default_maze_sizes(seq_len: int) -> str:
-    """The default maze sets that fit a model's square canvas (a 15x15-canvas model cannot
-    read 30x30 mazes); says so on stderr when one is left out."""
-    import math
+def default_maze_sizes(config) -> str:
+    """The default maze sets that fit a model's square canvas (a 15x15-canvas model with 1-D
+    positions cannot read 30x30 mazes; a size-free one can); says so on stderr when one is
+    left out."""
     import sys
 
-    canvas = math.isqrt(seq_len)
+    from models.hrm import size_free
+
+    canvas = 30 if size_free(config) else config.grid_shape[0]
     fits = [part for part in DEFAULT_MAZE_SIZES if int(part.removesuffix("hard")) <= canvas]
     for part in DEFAULT_MAZE_SIZES:
         if part not in fits:
@@ -65,14 +67,15 @@ def sets_for(kind: str, file: Path | None, levels: str, sizes: str, count: int,
 
 def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segments: int | None,
                   stop_at_halt: bool) -> list[dict[str, Any]]:
-    from hrm_tui.solving import decode_prediction, encode_items, run_model, verify
+    from hrm_tui.solving import decode_prediction, encode_items, model_for_items, run_model, verify
     from puzzles.maze.grid import OPEN
 
     results = []
     for name, items in sets.items():
         start = time.perf_counter()
-        tokens = encode_items(kind, items, model.config.seq_len)
-        preds, used, halted = run_model(model, tokens, max_segments, stop_at_halt)
+        runner = model_for_items(kind, model, items)
+        tokens = encode_items(kind, items, runner.config.seq_len)
+        preds, used, halted = run_model(runner, tokens, max_segments, stop_at_halt)
         solved, cell_hits, cell_total = 0, 0, 0
         for index, item in enumerate(items):
             prediction = decode_prediction(kind, preds[index], item)

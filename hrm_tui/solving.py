@@ -137,6 +137,17 @@ def _solvable(board: np.ndarray) -> bool:
         return True
 
 
+def model_for_items(kind: str, model, items: list[PuzzleItem]):
+    """The model to run on `items`: a size-free maze model (2-D RoPE) moves to a canvas as
+    large as the largest maze when they do not fit the canvas it was trained on."""
+    from models.hrm import on_grid, size_free
+
+    if kind != "maze" or not items or not size_free(model.config):
+        return model
+    side = max(max(item.puzzle.shape) for item in items)
+    return on_grid(model, side, side) if side > model.config.grid_shape[0] else model
+
+
 def encode_items(kind: str, items: list[PuzzleItem], seq_len: int | None = None) -> np.ndarray:
     """Tokens for a model whose sequence is `seq_len` long (mazes: a square canvas of that
     area, so models trained on smaller canvases work too)."""

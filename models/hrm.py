@@ -7,6 +7,7 @@ embedding has its own sparse SignSGD update (models/optim.py).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import mlx.nn as nn
 import numpy as np
 
 from models.config import HRMConfig
+from models.errors import ModelError
 from models.layers import Linear, ReasoningModule, trunc_normal
 
 FROZEN_KEYS = ("H_init", "L_init", "puzzle_emb")
@@ -136,3 +138,23 @@ def count_parameters(model: HRM) -> int:
     from mlx.utils import tree_flatten
 
     return sum(v.size for _, v in tree_flatten(model.trainable_parameters()))
+
+
+def size_free(config: HRMConfig) -> bool:
+    """Whether a model has no parameter tied to its grid size: with 2-D RoPE every weight
+    sees only (row, column) offsets, so the same weights run on a larger grid."""
+    return config.pos_encodings == "rope2d"
+
+
+def on_grid(model: HRM, rows: int, cols: int) -> HRM:
+    """The same weights on a rows x cols grid (a size-free model only)."""
+    cfg = model.config
+    if (rows, cols) == tuple(cfg.grid_shape):
+        return model
+    if not size_free(cfg):
+        raise ModelError(f"a model with {cfg.pos_encodings} positions runs only on its "
+                         f"{cfg.grid_shape[0]}x{cfg.grid_shape[1]} grid")
+    resized = HRM(dataclasses.replace(cfg, seq_len=rows * cols, grid_shape=(rows, cols)))
+    resized.update(model.parameters())
+    resized.train(model.training)
+    return resized

@@ -130,6 +130,29 @@ def test_maze_model_on_a_small_canvas_trains_evaluates_and_solves(tmp_path):
     assert too_big.returncode != 0 and "canvas" in too_big.stderr and "Traceback" not in too_big.stderr
 
 
+def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_path):
+    """2-D RoPE leaves no weight tied to the canvas: eval and solve move the model to a canvas
+    as large as the maze, and the default sets include 30x30 hard."""
+    weights = tmp_path / "weights"
+    trained = hrm("train", "maze", "--run", tmp_path / "run", "--steps", 2, "--canvas", 7, "--maze-size", 7,
+                  "--pos-encodings", "rope2d", "--hidden-size", 32, "--heads", 2, "--h-layers", 1,
+                  "--l-layers", 1, "--max-segments", 2, "--batch-size", 4, "--eval-size", 4, "--export", weights)
+    assert trained.returncode == 0, trained.stderr
+    evaluated = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11", "--count", 2,
+                    "--json", tmp_path / "eval.json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert [r["set"] for r in json.loads((tmp_path / "eval.json").read_text())["results"]] == ["7x7", "11x11"]
+    maze_file = tmp_path / "maze.txt"
+    maze_file.write_text("\n".join(["#" * 13, "#S" + " " * 9 + "G#", "#" * 13]) + "\n")
+    solved = hrm("solve", "maze", "--file", maze_file, "--jsonl", "--weights", weights)
+    assert solved.returncode == 0, solved.stderr
+    assert [len(row) for row in json.loads(solved.stdout)["prediction"]] == [13, 13, 13]
+    from hrm_tui.evaluation import default_maze_sizes
+    from models.checkpoint import load_weights
+
+    assert default_maze_sizes(load_weights(weights).config) == "15,30hard"
+
+
 @pytest.mark.parametrize("args, message", [
     (["solve", "sudoku", "123"], "81"),
     (["solve", "sudoku", "x" * 81], "character"),

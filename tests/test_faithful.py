@@ -91,3 +91,29 @@ def test_non_trainable_state_is_kept_out_of_the_optimiser():
     saved = set(model_arrays(model))
     assert {"H_init", "L_init", "puzzle_emb"} <= saved
     assert not trainable & {"H_init", "L_init", "puzzle_emb"}
+
+
+def test_a_grid_rope_model_moves_to_a_larger_grid_with_the_same_weights():
+    from models.errors import ModelError
+    from models.hrm import on_grid
+
+    cfg = CONFIGS["grid-rope"]
+    model = _randomised_model(cfg)
+    larger = on_grid(model, 6, 7)
+    assert larger.config.seq_len == 42 and larger.config.grid_shape == (6, 7)
+    small, big = model_arrays(model), model_arrays(larger)
+    assert small.keys() == big.keys()
+    for name in small:
+        np.testing.assert_array_equal(np.array(small[name]), np.array(big[name]), err_msg=name)
+    # The same weights, read by the numpy reference on the larger grid, give the same segment.
+    ref = ReferenceHRM({k: np.array(v) for k, v in big.items()}, dataclasses.asdict(larger.config))
+    inputs = np.random.default_rng(2).integers(0, cfg.vocab_size, size=(2, 42)).astype(np.int32)
+    ids = np.array([0, 1], np.int32)
+    x = larger.input_embeddings(mx.array(inputs), larger.puzzle_rows(mx.array(ids)))
+    z_H, z_L = larger.initial_state(2)
+    out = larger.segment(z_H, z_L, x)
+    r_H, r_L = ref.initial(2)
+    r = ref.segment(r_H, r_L, ref.embed(inputs, ids))
+    np.testing.assert_allclose(np.array(out.logits), r[2], atol=TOLERANCE, rtol=TOLERANCE)
+    with pytest.raises(ModelError, match="runs only on its"):
+        on_grid(_randomised_model(CONFIGS["sudoku-like"]), 10, 10)

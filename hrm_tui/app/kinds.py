@@ -81,6 +81,10 @@ class SudokuKind:
     name: ClassVar[str] = "sudoku"
     title: ClassVar[str] = "Sudoku"
 
+    def fit_model(self, puzzle: SudokuPuzzle, model):
+        """The model to run on this puzzle (the loaded one: Sudoku has one size)."""
+        return model
+
     def model_input(self, puzzle: SudokuPuzzle, config) -> tuple[np.ndarray, int]:
         from puzzles import sudoku
 
@@ -190,6 +194,12 @@ class MazeKind:
     def canvas(config) -> int:
         return int(config.grid_shape[0])
 
+    def fit_model(self, puzzle: MazePuzzle, model):
+        """A size-free model (2-D RoPE) moves to a canvas as large as a maze that does not fit."""
+        from hrm_tui.solving import PuzzleItem, model_for_items
+
+        return model_for_items("maze", model, [PuzzleItem(puzzle.grid)])
+
     def model_input(self, puzzle: MazePuzzle, config) -> tuple[np.ndarray, int]:
         from puzzles import maze
         from puzzles.maze.grid import check_reachable
@@ -291,6 +301,10 @@ def _full_canvas(tokens: np.ndarray) -> np.ndarray:
 class ArcKind:
     name: ClassVar[str] = "arc"
     title: ClassVar[str] = "ARC"
+
+    def fit_model(self, puzzle: ArcPuzzle, model):
+        """The loaded model: ARC tasks are placed on its own canvas."""
+        return model
 
     def model_input(self, puzzle: ArcPuzzle, config) -> tuple[np.ndarray, int]:
         """The test input in the task's first view: the identity transform, on the puzzle

@@ -22,7 +22,7 @@ def evaluate(
     weights: Optional[Path] = typer.Option(None, help="Weights directory [default: shipped weights]."),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="Evaluate on this file instead of generated sets."),
     levels: str = typer.Option("easy,medium,hard,extreme", help="Sudoku: comma-separated difficulty levels."),
-    sizes: Optional[str] = typer.Option(None, help="Maze: comma-separated sizes; suffix 'hard' for long shortest paths [default: 15,30hard, those that fit the model's canvas]."),
+    sizes: Optional[str] = typer.Option(None, help="Maze: comma-separated sizes; suffix 'hard' for long shortest paths [default: 15,30hard, those the model can read]."),
     count: int = typer.Option(100, help="Generated puzzles per level/size."),
     seed: int = typer.Option(1234, help="Seed of the evaluation stream (never used for training data)."),
     max_segments: Optional[int] = typer.Option(None, help="ACT segments [default: the model's halt_max_steps]."),
@@ -53,7 +53,7 @@ def evaluate(
     model = None
     if sizes is None and kind.value == "maze" and file is None:  # the defaults depend on the canvas
         model = load_model(kind.value, weights)
-        sizes = default_maze_sizes(model.config.seq_len)
+        sizes = default_maze_sizes(model.config)
     flags = _set_flags(kind.value, file, levels, sizes, count, max_segments, stop_at_halt)
     sets = sets_for(kind.value, file, levels, sizes or "", count, seed)  # bad names fail before loading
     if model is None:

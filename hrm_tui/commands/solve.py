@@ -78,8 +78,9 @@ def _collect_items(kind: str, puzzle: Optional[str], file: Optional[Path]):
 
 
 def _solve_batch(kind, items, model, max_segments, stop_at_halt, batch_size) -> None:
-    from hrm_tui.solving import decode_prediction, encode_items, result_record, run_model
+    from hrm_tui.solving import decode_prediction, encode_items, model_for_items, result_record, run_model
 
+    model = model_for_items(kind, model, items)
     tokens = encode_items(kind, items, model.config.seq_len)
     preds, used, halted = run_model(model, tokens, max_segments, stop_at_halt, batch_size)
     out = sys.stdout
@@ -93,10 +94,11 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, record_path) -> No
     from rich.console import Console
     from rich.table import Table
 
-    from hrm_tui.solving import decode_prediction, encode_items, verify
+    from hrm_tui.solving import decode_prediction, encode_items, model_for_items, verify
     from models.act import trace
 
     console = Console()
+    model = model_for_items(kind, model, [item])
     tokens = encode_items(kind, [item], model.config.seq_len)
     table = Table(title="ACT segments", show_edge=False)
     for column in ("segment", "q_halt", "q_continue", "halt?", "changed", "confidence", "H decode"):

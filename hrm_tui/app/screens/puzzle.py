@@ -219,7 +219,8 @@ class PuzzleScreen(Screen):
             return
         puzzle = self.editor.puzzle
         try:
-            tokens, puzzle_id = self.kind.model_input(puzzle, self.loaded.config)
+            model = self.kind.fit_model(puzzle, self.loaded.model)
+            tokens, puzzle_id = self.kind.model_input(puzzle, model.config)
         except PuzzleError as exc:
             self.notify(str(exc), title="Cannot solve this yet", severity="error", timeout=8)
             return
@@ -229,7 +230,7 @@ class PuzzleScreen(Screen):
         self.solved_puzzle = puzzle
         self.running = True
         self.extra = None
-        request = SolveRequest(self.solve_id, self.loaded.model, tokens, puzzle_id,
+        request = SolveRequest(self.solve_id, model, tokens, puzzle_id,
                                config.halt_max_steps, self.stop_at_halt, self.follow_up(puzzle))
         self.in_thread(partial(run_trace, self, request), "solve", lambda _: None, self._solve_crashed)
         self.set_reactive(PuzzleScreen.position, 0)
