@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from test_app_support import make_app, notifications, pilot_test, settle, solve, tiny_weights  # noqa: F401
+from test_app_support import (make_app, notifications, pilot_test, save_tiny_model, settle, solve,  # noqa: F401
+                              tiny_weights)
 
 from hrm_tui.app.screens.dialogs import ChoiceScreen
 from puzzles.maze.grid import GOAL, OPEN, START, WALL
@@ -89,6 +90,22 @@ async def test_maze_too_big_for_the_model_canvas(tiny_weights):
         await pilot.press("enter")
         await settle(pilot)
         assert any("exceeds the 11x11 canvas" in n for n in notifications(app))
+
+
+@pilot_test
+async def test_a_grid_rope_model_solves_a_maze_larger_than_its_canvas(tmp_path):
+    weights = {"maze": save_tiny_model(tmp_path / "maze", "maze", pos_encodings="rope2d")}
+    app = make_app("maze", weights)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.press("down", "down", "down", "down", "enter")  # blank 20x20
+        await pilot.pause()
+        assert app.screen.editor.puzzle.grid.shape == (20, 20)
+        await solve(pilot)
+        assert not any("canvas" in n for n in notifications(app))
+        assert len(app.screen.trajectory.coarse) == 4
+        assert "Answer (segment 4)" in str(app.screen.query_one("#status").render())
 
 
 @pilot_test

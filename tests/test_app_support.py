@@ -38,12 +38,12 @@ def pilot_test(test):
     return run
 
 
-def save_tiny_model(directory: Path, kind: str) -> Path:
+def save_tiny_model(directory: Path, kind: str, **changes) -> Path:
     from models.checkpoint import save_weights
     from models.config import HRMConfig
     from models.hrm import HRM
 
-    model = HRM(HRMConfig(puzzle_kind=kind, **SPECS[kind], **TINY), seed=0)
+    model = HRM(HRMConfig(puzzle_kind=kind, **{**SPECS[kind], **TINY, **changes}), seed=0)
     return save_weights(directory, model, card=f"# Tiny {kind} test model\n\nRandom weights, seed 0.\n",
                         metrics={"exact_accuracy": 0.0})
 
