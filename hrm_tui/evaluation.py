@@ -95,6 +95,8 @@ def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segme
             "act_halt_segment": float(np.mean(np.where(halted > 0, halted, used))),
             "seconds": round(time.perf_counter() - start, 2),
         })
+        if kind == "maze":  # a size-free model may run on a larger canvas than it trained on
+            results[-1]["canvas"] = runner.config.grid_shape[0]
     return results
 
 
@@ -111,4 +113,9 @@ def print_results(kind: str, results: list[dict[str, Any]], model) -> None:
         table.add_row(r["set"], str(r["puzzles"]), f"{100 * r['exact_accuracy']:.1f}%",
                       "-" if r["cell_accuracy"] is None else f"{100 * r['cell_accuracy']:.1f}%",
                       f"{r['mean_segments']:.1f}", f"{r['act_halt_segment']:.1f}", f"{r['seconds']:.1f}")
+    moved = [f"{r['set']} on {r['canvas']}x{r['canvas']}" for r in results
+             if r.get("canvas", cfg.grid_shape[0]) != cfg.grid_shape[0]]
+    if moved:
+        table.caption = (f"trained on a {cfg.grid_shape[0]}x{cfg.grid_shape[1]} canvas; 2-D RoPE runs it on "
+                         f"larger ones: {', '.join(moved)}")
     Console().print(table)

@@ -141,7 +141,9 @@ def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_
     evaluated = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11", "--count", 2,
                     "--json", tmp_path / "eval.json")
     assert evaluated.returncode == 0, evaluated.stderr
-    assert [r["set"] for r in json.loads((tmp_path / "eval.json").read_text())["results"]] == ["7x7", "11x11"]
+    results = json.loads((tmp_path / "eval.json").read_text())["results"]
+    assert [(r["set"], r["canvas"]) for r in results] == [("7x7", 7), ("11x11", 11)]
+    assert "2-D RoPE runs it on larger ones" in " ".join(evaluated.stdout.split())
     maze_file = tmp_path / "maze.txt"
     maze_file.write_text("\n".join(["#" * 13, "#S" + " " * 9 + "G#", "#" * 13]) + "\n")
     solved = hrm("solve", "maze", "--file", maze_file, "--jsonl", "--weights", weights)
