@@ -52,14 +52,20 @@ def _curve_table(log: list[dict[str, Any]], rows: int = 12) -> str:
 
 
 def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
+    from hrm_tui.evaluation import percent as _percent
+
     if not evaluation:
         return ("No accuracy measured yet. Measure it with `hrm eval KIND --weights DIR --json FILE` and "
                 "re-export with `--eval FILE`.\n")
-    lines = ["| set | puzzles | exact | cell acc | mean segments |", "|---|---:|---:|---:|---:|"]
+    baseline = all("baseline_exact_accuracy" in r for r in evaluation["results"])
+    lines = ["| set | puzzles | exact | cell acc |" + (" all-path exact | all-path cells |" if baseline else "")
+             + " mean segments |", "|---|---:|---:|---:|" + ("---:|---:|" if baseline else "") + "---:|"]
     for r in evaluation["results"]:
-        cell = "-" if r.get("cell_accuracy") is None else f"{100 * r['cell_accuracy']:.1f}%"
-        lines.append(f"| {r['set']} | {r['puzzles']} | {100 * r['exact_accuracy']:.1f}% | {cell} | "
-                     f"{r['mean_segments']:.1f} |")
+        floor = f" {_percent(r['baseline_exact_accuracy'])} | {_percent(r['baseline_cell_accuracy'])} |" if baseline else ""
+        lines.append(f"| {r['set']} | {r['puzzles']} | {_percent(r['exact_accuracy'])} | "
+                     f"{_percent(r.get('cell_accuracy'))} |{floor} {r['mean_segments']:.1f} |")
+    if baseline:
+        lines.append("\nall-path: the trivial answer that marks every open cell as path, scored the same way.")
     command = evaluation.get("command") or " ".join(filter(None, [
         f"hrm eval {evaluation['kind']} --weights {out_dir} --seed {evaluation['seed']}", evaluation.get("flags")]))
     return "\n".join(lines) + f"\n\nMeasured with:\n\n```\n{command}\n```\n"

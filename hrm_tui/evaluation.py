@@ -67,8 +67,8 @@ def sets_for(kind: str, file: Path | None, levels: str, sizes: str, count: int,
 
 def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segments: int | None,
                   stop_at_halt: bool) -> list[dict[str, Any]]:
-    from hrm_tui.solving import decode_prediction, encode_items, model_for_items, run_model, verify
-    from puzzles.maze.grid import OPEN
+    from hrm_tui.solving import decode_prediction, encode_items, model_for_items, run_model
+    from puzzles.maze import every_open_cell_path
 
     results = []
     for name, items in sets.items():
@@ -76,28 +76,40 @@ def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segme
         runner = model_for_items(kind, model, items)
         tokens = encode_items(kind, items, runner.config.seq_len)
         preds, used, halted = run_model(runner, tokens, max_segments, stop_at_halt)
-        solved, cell_hits, cell_total = 0, 0, 0
-        for index, item in enumerate(items):
-            prediction = decode_prediction(kind, preds[index], item)
-            solved += bool(verify(kind, item, prediction).ok)
-            if item.solution is not None:
-                # Cells the model had to decide: blanks (Sudoku), or open cells (maze: path or
-                # not; counting only path cells would reward marking every open cell).
-                target = (item.puzzle == 0) if kind == "sudoku" else (item.puzzle == OPEN)
-                cell_hits += int(((prediction == item.solution) & target).sum())
-                cell_total += int(target.sum())
+        exact, cells = _score(kind, items, [decode_prediction(kind, preds[i], item) for i, item in enumerate(items)])
         results.append({
             "set": name,
             "puzzles": len(items),
-            "exact_accuracy": solved / len(items),
-            "cell_accuracy": cell_hits / cell_total if cell_total else None,
+            "exact_accuracy": exact,
+            "cell_accuracy": cells,
             "mean_segments": float(np.mean(used)),
             "act_halt_segment": float(np.mean(np.where(halted > 0, halted, used))),
             "seconds": round(time.perf_counter() - start, 2),
         })
-        if kind == "maze":  # a size-free model may run on a larger canvas than it trained on
-            results[-1]["canvas"] = runner.config.grid_shape[0]
+        if kind == "maze":
+            # A size-free model may run on a larger canvas than it trained on; and the trivial
+            # answer is scored the same way, so a figure can be read against it.
+            exact, cells = _score(kind, items, [every_open_cell_path(item.puzzle) for item in items])
+            results[-1].update(canvas=runner.config.grid_shape[0], baseline_exact_accuracy=exact,
+                               baseline_cell_accuracy=cells)
     return results
+
+
+def _score(kind: str, items: list[PuzzleItem], predictions: list[np.ndarray]) -> tuple[float, float | None]:
+    """(exact accuracy, accuracy on the cells the model had to decide) of predictions."""
+    from hrm_tui.solving import verify
+    from puzzles.maze.grid import OPEN
+
+    solved, cell_hits, cell_total = 0, 0, 0
+    for item, prediction in zip(items, predictions):
+        solved += bool(verify(kind, item, prediction).ok)
+        if item.solution is not None:
+            # Cells the model had to decide: blanks (Sudoku), or open cells (maze: path or
+            # not; counting only path cells would reward marking every open cell).
+            target = (item.puzzle == 0) if kind == "sudoku" else (item.puzzle == OPEN)
+            cell_hits += int(((prediction == item.solution) & target).sum())
+            cell_total += int(target.sum())
+    return solved / len(items), (cell_hits / cell_total if cell_total else None)
 
 
 def print_results(kind: str, results: list[dict[str, Any]], model) -> None:
@@ -107,15 +119,26 @@ def print_results(kind: str, results: list[dict[str, Any]], model) -> None:
     cfg = model.config
     table = Table(title=f"{kind}: exact-solution accuracy (d {cfg.hidden_size}, "
                         f"{cfg.H_layers}+{cfg.L_layers} layers, {cfg.H_cycles}x{cfg.L_cycles} cycles)")
-    for column in ("set", "puzzles", "exact", "cell acc", "segments", "ACT halt", "time s"):
+    baseline = kind == "maze"
+    columns = ("set", "puzzles", "exact", "cell acc") + (("all-path exact", "all-path cells") if baseline else ()) \
+        + ("segments", "ACT halt", "time s")
+    for column in columns:
         table.add_column(column, justify="left" if column == "set" else "right")
     for r in results:
-        table.add_row(r["set"], str(r["puzzles"]), f"{100 * r['exact_accuracy']:.1f}%",
-                      "-" if r["cell_accuracy"] is None else f"{100 * r['cell_accuracy']:.1f}%",
-                      f"{r['mean_segments']:.1f}", f"{r['act_halt_segment']:.1f}", f"{r['seconds']:.1f}")
+        floor = (percent(r["baseline_exact_accuracy"]), percent(r["baseline_cell_accuracy"])) if baseline else ()
+        table.add_row(r["set"], str(r["puzzles"]), percent(r["exact_accuracy"]), percent(r["cell_accuracy"]),
+                      *floor, f"{r['mean_segments']:.1f}", f"{r['act_halt_segment']:.1f}", f"{r['seconds']:.1f}")
     moved = [f"{r['set']} on {r['canvas']}x{r['canvas']}" for r in results
              if r.get("canvas", cfg.grid_shape[0]) != cfg.grid_shape[0]]
     if moved:
         table.caption = (f"trained on a {cfg.grid_shape[0]}x{cfg.grid_shape[1]} canvas; 2-D RoPE runs it on "
                          f"larger ones: {', '.join(moved)}")
+    if baseline:
+        table.caption = "all-path: the trivial answer that marks every open cell as path" + (
+            f"; {table.caption}" if table.caption else "")
     Console().print(table)
+
+
+def percent(value: float | None) -> str:
+    """A share as a table cell: 12.3%, or - when not measured."""
+    return "-" if value is None else f"{100 * value:.1f}%"

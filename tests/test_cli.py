@@ -143,6 +143,7 @@ def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_
     assert evaluated.returncode == 0, evaluated.stderr
     results = json.loads((tmp_path / "eval.json").read_text())["results"]
     assert [(r["set"], r["canvas"]) for r in results] == [("7x7", 7), ("11x11", 11)]
+    assert all(0 <= r["baseline_cell_accuracy"] <= 1 for r in results) and "all-path" in evaluated.stdout
     assert "2-D RoPE runs it on larger ones" in " ".join(evaluated.stdout.split())
     maze_file = tmp_path / "maze.txt"
     maze_file.write_text("\n".join(["#" * 13, "#S" + " " * 9 + "G#", "#" * 13]) + "\n")

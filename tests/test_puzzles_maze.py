@@ -197,3 +197,12 @@ def test_make_batch_with_a_size_range_mixes_sizes_on_a_small_canvas():
     same, _ = maze.make_batch(np.random.default_rng(1), 4, 11, canvas=11)
     again, _ = maze.make_batch(np.random.default_rng(1), 4, 11, canvas=11, min_size=11)
     assert (same == again).all()  # a range of one size draws the same stream as no range
+
+
+def test_the_all_path_baseline_solves_a_corridor_but_not_a_maze_with_a_side_branch():
+    from puzzles.maze import every_open_cell_path, parse, solve
+
+    corridor = parse("#####\n#S G#\n#####")
+    assert (every_open_cell_path(corridor) == solve(corridor)).all()
+    branch = parse("#####\n#S G#\n## ##\n#####")
+    assert not (every_open_cell_path(branch) == solve(branch)).all()
