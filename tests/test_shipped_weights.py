@@ -39,7 +39,7 @@ def test_shipped_sudoku_model_reproduces_its_card_on_easy_puzzles():
     blanks = puzzles == 0
     decoded = np.stack([decode_prediction("sudoku", p, item) for p, item in zip(preds, items)])
     cell_accuracy = float(((decoded == solutions) & blanks).sum() / blanks.sum())
-    assert (decoded == solutions).all(axis=(1, 2)).sum() >= 3
+    assert (decoded == solutions).reshape(len(items), -1).all(axis=1).sum() >= 3
     assert cell_accuracy > 0.2
     assert abs(cell_accuracy - easy["cell_accuracy"]) < 0.1
 
