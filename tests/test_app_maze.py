@@ -106,6 +106,10 @@ async def test_a_grid_rope_model_solves_a_maze_larger_than_its_canvas(tmp_path):
         assert not any("canvas" in n for n in notifications(app))
         assert len(app.screen.trajectory.coarse) == 4
         assert "Answer (segment 4)" in str(app.screen.query_one("#status").render())
+        # The first solve of this model and size said it was compiling; the same size again does not.
+        assert app.screen.compiling and "compiling" in app.screen._waiting_label()
+        await solve(pilot)
+        assert not app.screen.compiling and app.screen._waiting_label() == "thinking…"
 
 
 @pilot_test

@@ -40,6 +40,7 @@ from puzzles.errors import PuzzleError
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # frames per second
 DEFAULT_SPEED = 3
+_COMPILED_SHAPES: set[tuple[str, tuple[int, ...]]] = set()  # (model config, input shape) solved before
 
 
 def ghost(picture: Picture) -> Picture:
@@ -107,6 +108,7 @@ class PuzzleScreen(Screen):
         self.extra = None  # what the solve's follow-up produced (ARC: voted attempts)
         self.solve_id = 0
         self.running = False
+        self.compiling = False
         self._solve_when_loaded = False
         self._timer: Timer | None = None
         self._thread_callbacks: dict[Worker, tuple[Callable, Callable]] = {}
@@ -225,6 +227,11 @@ class PuzzleScreen(Screen):
             self.notify(str(exc), title="Cannot solve this yet", severity="error", timeout=8)
             return
         self.solve_id += 1
+        # MLX compiles kernels on the first segment of each new model and input shape (20-50 s
+        # on a slow CPU); say so, or the first solve looks hung.
+        shape = (repr(model.config), tokens.shape)
+        self.compiling = shape not in _COMPILED_SHAPES
+        _COMPILED_SHAPES.add(shape)
         config = self.loaded.config
         self.trajectory = Trajectory(config.halt_max_steps)
         self.solved_puzzle = puzzle
@@ -427,6 +434,9 @@ class PuzzleScreen(Screen):
             label += " · end" if frame.is_segment_end else f" · {frame.level} {frame.update}/{updates}"
         return label
 
+    def _waiting_label(self) -> str:
+        return "thinking… (first solve: compiling, up to a minute)" if self.compiling else "thinking…"
+
     def _refresh_playback(self) -> None:
         if not self.is_mounted:
             return
@@ -438,7 +448,7 @@ class PuzzleScreen(Screen):
             halt_frame = traj.index_of(traj.halted_at, 0, self.fine)
         self.query_one(PlaybackBar).state = PlaybackState(
             position=min(self.position, max(len(frames) - 1, 0)), frames=len(frames),
-            label=self._frame_label(frame) if frame else ("thinking…" if self.running else "no solve yet"),
+            label=self._frame_label(frame) if frame else (self._waiting_label() if self.running else "no solve yet"),
             halt_frame=halt_frame, playing=self.playing, running=self.running,
             speed=SPEEDS[self.speed_index], stop_at_halt=self.stop_at_halt,
             max_segments=traj.max_segments if traj else (self.loaded.config.halt_max_steps if self.loaded else 16),
