@@ -22,8 +22,9 @@ def default_maze_sizes(config) -> str:
     import sys
 
     from models.hrm import size_free
+    from puzzles.maze import CANVAS
 
-    canvas = 30 if size_free(config) else config.grid_shape[0]
+    canvas = CANVAS if size_free(config) else config.grid_shape[0]
     fits = [part for part in DEFAULT_MAZE_SIZES if int(part.removesuffix("hard")) <= canvas]
     for part in DEFAULT_MAZE_SIZES:
         if part not in fits:
@@ -128,14 +129,13 @@ def print_results(kind: str, results: list[dict[str, Any]], model) -> None:
         floor = (percent(r["baseline_exact_accuracy"]), percent(r["baseline_cell_accuracy"])) if baseline else ()
         table.add_row(r["set"], str(r["puzzles"]), percent(r["exact_accuracy"]), percent(r["cell_accuracy"]),
                       *floor, f"{r['mean_segments']:.1f}", f"{r['act_halt_segment']:.1f}", f"{r['seconds']:.1f}")
+    captions = ["all-path: the trivial answer that marks every open cell as path"] if baseline else []
     moved = [f"{r['set']} on {r['canvas']}x{r['canvas']}" for r in results
              if r.get("canvas", cfg.grid_shape[0]) != cfg.grid_shape[0]]
     if moved:
-        table.caption = (f"trained on a {cfg.grid_shape[0]}x{cfg.grid_shape[1]} canvas; 2-D RoPE runs it on "
-                         f"larger ones: {', '.join(moved)}")
-    if baseline:
-        table.caption = "all-path: the trivial answer that marks every open cell as path" + (
-            f"; {table.caption}" if table.caption else "")
+        captions.append(f"trained on a {cfg.grid_shape[0]}x{cfg.grid_shape[1]} canvas; 2-D RoPE runs it on "
+                        f"larger ones: {', '.join(moved)}")
+    table.caption = "; ".join(captions) or None
     Console().print(table)
 
 
