@@ -80,17 +80,18 @@ class MazeSource:
     cells ignored by the loss)."""
 
     def __init__(self, batch_size: int, size: int, seed: int, stream: int = TRAIN_STREAM, canvas: int = 30,
-                 min_size: int | None = None):
+                 min_size: int | None = None, style: str = "carved"):
         self.batch_size = batch_size
         self.size = size
         self.min_size = min_size
+        self.style = style
         self.canvas = canvas
         self.rng = stream_rng(seed, stream)
 
     def next_batch(self) -> dict[str, np.ndarray]:
         from puzzles import maze
 
-        inputs, labels = maze.make_batch(self.rng, self.batch_size, self.size, self.canvas, self.min_size)
+        inputs, labels = maze.make_batch(self.rng, self.batch_size, self.size, self.canvas, self.min_size, self.style)
         return {"inputs": inputs, "labels": labels,
                 "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
 
@@ -101,12 +102,14 @@ class MazeSource:
         self.rng.bit_generator.state = state["rng"]
 
 
-def maze_eval_set(size: int, count: int, seed: int, hard: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """`count` mazes of a size from the evaluation stream; `hard` keeps 30x30-style long
-    shortest paths (110 steps at 30x30, scaled by area otherwise)."""
-    from puzzles.maze.generate import default_min_path, generate
+def maze_eval_set(size: int, count: int, seed: int, hard: bool = False,
+                  style: str = "carved") -> tuple[np.ndarray, np.ndarray]:
+    """`count` mazes of a size and style from the evaluation stream; `hard` keeps 30x30-style
+    long shortest paths (110 steps at 30x30, scaled by area otherwise)."""
+    from puzzles.maze.generate import STYLES, default_min_path, generate
 
-    rng = stream_rng(seed, EVAL_STREAM + size)
+    # Carved sets keep the stream they always had, so earlier figures stay reproducible.
+    rng = stream_rng(seed, EVAL_STREAM + size + 1000 * STYLES.index(style))
     min_path = default_min_path(size) if hard else 0
-    pairs = [generate(rng, size, size, min_path=min_path) for _ in range(count)]
+    pairs = [generate(rng, size, size, min_path=min_path, style=style) for _ in range(count)]
     return np.stack([m for m, _ in pairs]), np.stack([s for _, s in pairs])

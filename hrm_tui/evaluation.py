@@ -12,7 +12,27 @@ from hrm_tui.errors import UserError
 from hrm_tui.solving import PuzzleItem
 
 
-DEFAULT_MAZE_SIZES = ("15", "30hard")
+DEFAULT_MAZE_SIZES = ("15", "30hard", "15-scattered", "30hard-scattered")
+MAZE_SET_FORMAT = "e.g. 15, 30hard or 30hard-scattered"
+
+
+def parse_maze_set(part: str) -> tuple[int, bool, str]:
+    """(size, hard, style) of a maze set name: SIZE, then 'hard' for long shortest paths, then
+    '-STYLE' (carved when left out)."""
+    from puzzles.maze.generate import STYLES
+
+    spec, _, style = part.partition("-")
+    style = style or "carved"
+    hard = spec.endswith("hard")
+    try:
+        size = int(spec.removesuffix("hard"))
+    except ValueError:
+        raise UserError(f"bad maze set {part!r}; use {MAZE_SET_FORMAT}") from None
+    if style not in STYLES:
+        raise UserError(f"unknown maze style {style!r} in {part!r}; choose from {', '.join(STYLES)}")
+    if not 5 <= size <= 30:
+        raise UserError(f"maze size must be between 5 and 30, got {size}")
+    return size, hard, style
 
 
 def default_maze_sizes(config) -> str:
@@ -25,7 +45,7 @@ def default_maze_sizes(config) -> str:
     from puzzles.maze import CANVAS
 
     canvas = CANVAS if size_free(config) else config.grid_shape[0]
-    fits = [part for part in DEFAULT_MAZE_SIZES if int(part.removesuffix("hard")) <= canvas]
+    fits = [part for part in DEFAULT_MAZE_SIZES if parse_maze_set(part)[0] <= canvas]
     for part in DEFAULT_MAZE_SIZES:
         if part not in fits:
             print(f"skipping {part}: the model's canvas is {canvas}x{canvas}", file=sys.stderr)
@@ -54,15 +74,10 @@ def sets_for(kind: str, file: Path | None, levels: str, sizes: str, count: int,
             sets[level] = [PuzzleItem(p, s) for p, s in zip(puzzles, solutions)]
         return sets
     for part in [part.strip() for part in sizes.split(",") if part.strip()]:
-        hard = part.endswith("hard")
-        try:
-            size = int(part[:-4] if hard else part)
-        except ValueError:
-            raise UserError(f"bad maze size {part!r}; use e.g. 15 or 30hard") from None
-        if not 5 <= size <= 30:
-            raise UserError(f"maze size must be between 5 and 30, got {size}")
-        mazes, solutions = ds.maze_eval_set(size, count, seed, hard)
-        sets[f"{size}x{size}{' hard' if hard else ''}"] = [PuzzleItem(m, s) for m, s in zip(mazes, solutions)]
+        size, hard, style = parse_maze_set(part)
+        mazes, solutions = ds.maze_eval_set(size, count, seed, hard, style)
+        name = f"{size}x{size}{' hard' if hard else ''}{'' if style == 'carved' else ' ' + style}"
+        sets[name] = [PuzzleItem(m, s) for m, s in zip(mazes, solutions)]
     return sets
 
 

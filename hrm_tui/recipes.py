@@ -20,10 +20,11 @@ TOKEN_THRESHOLDS = (0.8, 0.9, 0.95)
 RECIPE_KEYS = ("hidden_size", "heads", "h_layers", "l_layers", "h_cycles", "l_cycles", "max_segments",
                "pos_encodings",
                "batch_size", "lr", "warmup", "schedule", "loss", "ema", "givens_min", "givens_max",
-               "curriculum", "maze_size", "maze_min_size", "canvas", "augment", "explore", "weight_decay")
+               "curriculum", "maze_size", "maze_min_size", "maze_style", "canvas", "augment", "explore", "weight_decay")
 # Defaults of options added after some runs were made, so older runs read as what they were.
-LATER_DEFAULTS = {"pos_encodings": "rope", "maze_min_size": None, "canvas": 30}
-KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"}, "maze": {"maze_size", "maze_min_size", "canvas"},
+LATER_DEFAULTS = {"pos_encodings": "rope", "maze_min_size": None, "maze_style": "carved", "canvas": 30}
+KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"},
+             "maze": {"maze_size", "maze_min_size", "maze_style", "canvas"},
              "arc": {"canvas", "augment"}}
 
 

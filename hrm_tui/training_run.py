@@ -43,6 +43,7 @@ class TrainOptions:
     curriculum: int
     maze_size: int
     maze_min_size: Optional[int]
+    maze_style: Any
     canvas: int
     augment: int
     seed: int
@@ -150,9 +151,11 @@ def data_sources(o: TrainOptions):
                                      o.seed, stream=ds.EVAL_STREAM).next_batch()
         return source, evaluation, 1
     if o.kind_name == "maze":
-        source = ds.MazeSource(o.batch_size, o.maze_size, o.seed, canvas=o.canvas, min_size=o.maze_min_size)
+        style = getattr(o.maze_style, "value", o.maze_style)
+        source = ds.MazeSource(o.batch_size, o.maze_size, o.seed, canvas=o.canvas, min_size=o.maze_min_size,
+                               style=style)
         evaluation = ds.MazeSource(o.eval_size, o.maze_size, o.seed, stream=ds.EVAL_STREAM,
-                                   canvas=o.canvas).next_batch()
+                                   canvas=o.canvas, style=style).next_batch()
         return source, evaluation, 1
     from hrm_tui.arc_training import arc_sources
 

@@ -84,7 +84,7 @@ async def test_maze_too_big_for_the_model_canvas(tiny_weights):
         await settle(pilot)
         await pilot.press("n")
         assert isinstance(app.screen, ChoiceScreen)
-        await pilot.press("down", "down", "down", "down", "enter")  # blank 20x20
+        await pilot.press("down", "down", "down", "down", "down", "enter")  # blank 20x20
         await pilot.pause()
         assert app.screen.editor.puzzle.grid.shape == (20, 20)
         await pilot.press("enter")
@@ -99,7 +99,7 @@ async def test_a_grid_rope_model_solves_a_maze_larger_than_its_canvas(tmp_path):
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         await pilot.press("n")
-        await pilot.press("down", "down", "down", "down", "enter")  # blank 20x20
+        await pilot.press("down", "down", "down", "down", "down", "enter")  # blank 20x20
         await pilot.pause()
         assert app.screen.editor.puzzle.grid.shape == (20, 20)
         await solve(pilot)
@@ -140,3 +140,18 @@ async def test_generate_a_small_maze(tiny_weights):
         after = app.screen.editor.puzzle
         assert after.grid.shape == (11, 11) and after.solution is not None
         assert (after.grid == WALL).sum() > 20 and (after.grid == START).sum() == 1
+
+
+@pilot_test
+async def test_generate_a_scattered_maze_like_the_public_hard_set(tiny_weights):
+    from puzzles.maze import shortest_length
+
+    app = make_app("maze", tiny_weights)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", "down", "down", "down", "enter")  # generate scattered
+        await settle(pilot)
+        after = app.screen.editor.puzzle
+        assert after.grid.shape == (30, 30) and shortest_length(after.grid) >= 110
+        assert not (after.grid[1::2, 1::2] == WALL).all()  # not a carved lattice
+        assert any("New scattered maze" in n for n in notifications(app))

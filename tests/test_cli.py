@@ -138,11 +138,11 @@ def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_
                   "--pos-encodings", "rope2d", "--hidden-size", 32, "--heads", 2, "--h-layers", 1,
                   "--l-layers", 1, "--max-segments", 2, "--batch-size", 4, "--eval-size", 4, "--export", weights)
     assert trained.returncode == 0, trained.stderr
-    evaluated = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11", "--count", 2,
+    evaluated = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11,11hard-scattered", "--count", 2,
                     "--json", tmp_path / "eval.json")
     assert evaluated.returncode == 0, evaluated.stderr
     results = json.loads((tmp_path / "eval.json").read_text())["results"]
-    assert [(r["set"], r["canvas"]) for r in results] == [("7x7", 7), ("11x11", 11)]
+    assert [(r["set"], r["canvas"]) for r in results] == [("7x7", 7), ("11x11", 11), ("11x11 hard scattered", 11)]
     assert all(0 <= r["baseline_cell_accuracy"] <= 1 for r in results) and "all-path" in evaluated.stdout
     assert "2-D RoPE runs it on larger ones" in " ".join(evaluated.stdout.split())
     maze_file = tmp_path / "maze.txt"
@@ -153,7 +153,7 @@ def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_
     from hrm_tui.evaluation import default_maze_sizes
     from models.checkpoint import load_weights
 
-    assert default_maze_sizes(load_weights(weights).config) == "15,30hard"
+    assert default_maze_sizes(load_weights(weights).config) == "15,30hard,15-scattered,30hard-scattered"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -206,3 +206,47 @@ def test_the_all_path_baseline_solves_a_corridor_but_not_a_maze_with_a_side_bran
     assert (every_open_cell_path(corridor) == solve(corridor)).all()
     branch = parse("#####\n#S G#\n## ##\n#####")
     assert not (every_open_cell_path(branch) == solve(branch)).all()
+
+
+def _carved_lattice(grid: np.ndarray) -> bool:
+    """Carved mazes wall every cell with two odd coordinates (walls between lattice cells)."""
+    return bool((grid[1::2, 1::2] == 1).all())
+
+
+@FAST
+@given(seeds)
+def test_scattered_mazes_have_one_shortest_path_as_long_as_their_side(seed):
+    grid, solution = maze.generate(np.random.default_rng(seed), 13, 13, style="scattered")
+    assert maze.check_solution(grid, solution).ok
+    assert np.count_nonzero(solution == 5) + 1 == maze.shortest_length(grid) >= 13
+    assert (maze.solve(grid) == solution).all()
+
+
+def test_scattered_mazes_leave_most_open_cells_off_the_path():
+    """Unlike carved ones, marking every open cell is a poor answer: that is their point."""
+    from puzzles.maze import every_open_cell_path
+
+    rng = np.random.default_rng(3)
+    pairs = [maze.generate(rng, 15, 15, style="scattered") for _ in range(20)]
+    on_path = [np.mean(s[g == 2] == 5) for g, s in pairs]
+    assert np.mean(on_path) < 0.5
+    assert not any((every_open_cell_path(g) == s).all() for g, s in pairs)
+    assert not all(_carved_lattice(g) for g, _ in pairs)
+
+
+def test_scattered_setting_reaches_the_hard_path_length():
+    grid, solution = maze.generate_spec(np.random.default_rng(2), maze.SETTINGS["scattered"])
+    assert grid.shape == (30, 30) and maze.shortest_length(grid) >= 110
+    assert maze.check_solution(grid, solution).ok
+
+
+def test_make_batch_mixes_styles_and_rejects_unknown_ones():
+    inputs, labels = maze.make_batch(np.random.default_rng(4), 16, 9, canvas=9, style="mixed")
+    styles = {_carved_lattice(row.reshape(9, 9)) for row in inputs}
+    assert styles == {True, False}
+    for x, y in zip(inputs, labels):
+        assert maze.check_solution(maze.decode(x, canvas=9), maze.decode(y, (9, 9), canvas=9)).ok
+    with pytest.raises(PuzzleError, match="unknown maze style 'round'"):
+        maze.make_batch(np.random.default_rng(4), 2, 9, style="round")
+    with pytest.raises(PuzzleError, match="unknown maze style 'round'"):
+        maze.generate(np.random.default_rng(4), 9, 9, style="round")

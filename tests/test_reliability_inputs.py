@@ -347,7 +347,8 @@ CASES = [
     # -- hrm eval ------------------------------------------------------------------------
     ("eval_count_zero", "eval sudoku --weights {w_good} --count 0", "--count must be >= 1"),
     ("eval_unknown_level", "eval sudoku --weights {w_good} --levels impossible", "unknown level 'impossible'"),
-    ("eval_bad_size", "eval maze --weights {w_maze_good} --sizes big", "bad maze size 'big'"),
+    ("eval_bad_size", "eval maze --weights {w_maze_good} --sizes big", "bad maze set 'big'"),
+    ("eval_bad_style", "eval maze --weights {w_maze_good} --sizes 15-round", "unknown maze style 'round'"),
     ("eval_size_too_small", "eval maze --weights {w_maze_good} --sizes 3", "between 5 and 30, got 3"),
     ("eval_size_too_big", "eval maze --weights {w_maze_good} --sizes 31", "between 5 and 30, got 31"),
     ("eval_bad_file", "eval sudoku --weights {w_good} --file {s_badchar}", "bad character"),

@@ -22,7 +22,7 @@ def evaluate(
     weights: Optional[Path] = typer.Option(None, help="Weights directory [default: shipped weights]."),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="Evaluate on this file instead of generated sets."),
     levels: str = typer.Option("easy,medium,hard,extreme", help="Sudoku: comma-separated difficulty levels."),
-    sizes: Optional[str] = typer.Option(None, help="Maze: comma-separated sizes; suffix 'hard' for long shortest paths [default: 15,30hard, those the model can read]."),
+    sizes: Optional[str] = typer.Option(None, help="Maze: comma-separated sets: a size, 'hard' for long shortest paths, '-scattered' for scattered walls (like the public Maze-Hard set) [default: 15,30hard,15-scattered,30hard-scattered, those the model can read]."),
     count: int = typer.Option(100, help="Generated puzzles per level/size."),
     seed: int = typer.Option(1234, help="Seed of the evaluation stream (never used for training data)."),
     max_segments: Optional[int] = typer.Option(None, help="ACT segments [default: the model's halt_max_steps]."),

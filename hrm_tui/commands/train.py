@@ -22,6 +22,12 @@ class PosEncodings(str, Enum):
     rope2d = "rope2d"
 
 
+class MazeStyle(str, Enum):
+    carved = "carved"
+    scattered = "scattered"
+    mixed = "mixed"
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
 
@@ -56,6 +62,7 @@ def train(
     curriculum: int = typer.Option(0, help="Sudoku: steps to move from 60-75 givens to the final range (0 = off)."),
     maze_size: int = typer.Option(15, help="Maze: side length of generated training mazes (and of the held-out ones)."),
     maze_min_size: Optional[int] = typer.Option(None, help="Maze: train on sizes drawn from this to --maze-size (small mazes are an easier start) [default: --maze-size only]."),
+    maze_style: MazeStyle = typer.Option(MazeStyle.carved, help="Maze: carved corridors, scattered walls (like the public Maze-Hard set), or mixed (each maze either)."),
     canvas: int = typer.Option(30, help="ARC and maze: side of the square canvas (smaller trains far faster; ARC skips larger grids, mazes must fit)."),
     augment: int = typer.Option(8, help="ARC: augmented views per task besides the original."),
     seed: int = typer.Option(0),

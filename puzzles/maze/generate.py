@@ -1,10 +1,17 @@
-"""Random mazes with loops and long shortest paths.
+"""Random mazes with long shortest paths, in two styles.
 
-A perfect maze is carved by randomised depth-first search on the lattice of even
-coordinates (so it has one path between any two cells and long winding corridors), then a
-fraction of the remaining inner walls is knocked out to make loops, so the shortest path is
-a real search problem rather than the only path. S and G are put at the ends of a longest
-shortest path found by a double BFS sweep, and mazes whose path is too short are redrawn.
+"carved": a perfect maze is carved by randomised depth-first search on the lattice of even
+coordinates (one path between any two cells, long winding corridors), then a fraction of the
+remaining inner walls is knocked out to make loops, so the shortest path is a real search
+problem rather than the only path. Most open cells lie on the S-G path.
+
+"scattered": every cell is a wall with a fixed probability (drawn per maze), the look of the
+public Maze-Hard set: open areas, many routes, and most open cells off the path, so marking
+every open cell is a poor answer.
+
+In both, S and G are put at the ends of a longest shortest path found by a double BFS sweep,
+mazes whose path is too short are redrawn, and equally short detours are walled so the
+label is the one shortest path.
 """
 
 from __future__ import annotations
@@ -20,18 +27,25 @@ from puzzles.maze.grid import CANVAS, GOAL, OPEN, START, WALL, encode
 from puzzles.maze.paths import solve
 
 MIN_SIZE = 5
-MAX_ATTEMPTS = 200
+STYLES = ("carved", "scattered")
+# Attempts before giving up. A scattered 30x30 maze has a 110-step path about once in 50-100
+# draws (measured at 0.38 walls), so that style gets many more.
+MAX_ATTEMPTS = {"carved": 200, "scattered": 5000}
+# Scattered wall density is drawn per maze from this range: below it long paths are rare (the
+# open cells are one wide region); above it the open cells fall apart into small pockets.
+SCATTERED_WALLS = (0.32, 0.42)
 
 
 @dataclass(frozen=True)
 class MazeSpec:
-    """Generator settings: size, the fraction of inner walls removed to make loops, and
-    the shortest S->G path (in steps) a maze must have to be kept."""
+    """Generator settings: size, the fraction of inner walls removed to make loops (carved
+    style), the shortest S->G path (in steps) a maze must have to be kept, and the style."""
 
     height: int
     width: int
     loops: float = 0.05
     min_path: int = 0
+    style: str = "carved"
 
 
 # "hard" is the reference 30x30 set whose shortest paths are at least 110 steps.
@@ -39,6 +53,7 @@ SETTINGS = {
     "small": MazeSpec(11, 11, min_path=20),
     "medium": MazeSpec(20, 20, min_path=50),
     "hard": MazeSpec(30, 30, min_path=110),
+    "scattered": MazeSpec(30, 30, min_path=110, style="scattered"),
 }
 
 
@@ -84,14 +99,27 @@ def _add_loops(grid: np.ndarray, fraction: float, py: random.Random) -> None:
         grid[cell] = OPEN
 
 
+def _scatter(height: int, width: int, py: random.Random) -> np.ndarray:
+    """Walls dropped independently on every cell, at a density drawn from SCATTERED_WALLS."""
+    density = py.uniform(*SCATTERED_WALLS)
+    cells = np.array([py.random() < density for _ in range(height * width)]).reshape(height, width)
+    return np.where(cells, WALL, OPEN).astype(np.uint8)
+
+
 def _farthest(dist: np.ndarray) -> tuple[int, int]:
     return tuple(int(v) for v in np.unravel_index(int(np.argmax(dist)), dist.shape))
 
 
-def _place_endpoints(grid: np.ndarray) -> int:
-    """Put S and G at the ends of a long shortest path; returns its length in steps."""
+def _random_open_cell(grid: np.ndarray, py: random.Random) -> tuple[int, int] | None:
+    candidates = np.argwhere(grid != WALL)
+    return tuple(int(v) for v in candidates[py.randrange(len(candidates))]) if len(candidates) else None
+
+
+def _place_endpoints(grid: np.ndarray, seed: tuple[int, int]) -> int:
+    """Put S and G at the ends of a long shortest path through the region of `seed` (double
+    BFS sweep); returns its length in steps."""
     open_cells = grid != WALL
-    start = _farthest(distances(open_cells, (0, 0)))
+    start = _farthest(distances(open_cells, seed))
     from_start = distances(open_cells, start)
     goal = _farthest(from_start)
     grid[start], grid[goal] = START, GOAL
@@ -120,28 +148,39 @@ def _wall_off_ties(grid: np.ndarray) -> np.ndarray:
 
 
 def generate(
-    rng: np.random.Generator, height: int, width: int, loops: float = 0.05, min_path: int = 0
+    rng: np.random.Generator, height: int, width: int, loops: float = 0.05, min_path: int = 0,
+    style: str = "carved",
 ) -> tuple[np.ndarray, np.ndarray]:
     """A (maze, solution) pair; the solution marks the unique shortest path, which is at
-    least `min_path` steps long."""
+    least `min_path` steps long (a scattered maze's at least as long as its side, so S and G
+    are never a trivial pocket apart)."""
     if height < MIN_SIZE or width < MIN_SIZE:
         raise PuzzleError(f"mazes must be at least {MIN_SIZE}x{MIN_SIZE}, got {height}x{width}")
     if not 0 <= loops <= 1:
         raise PuzzleError(f"loops is a fraction of walls between 0 and 1, got {loops}")
+    if style not in STYLES:
+        raise PuzzleError(f"unknown maze style {style!r}; choose from {', '.join(STYLES)}")
+    if style == "scattered":
+        min_path = max(min_path, max(height, width))
     py = random.Random(int(rng.integers(2**63)))
-    for _ in range(MAX_ATTEMPTS):
-        grid = _carve(height, width, py)
-        _add_loops(grid, loops, py)
-        if _place_endpoints(grid) >= min_path:
+    for _ in range(MAX_ATTEMPTS[style]):
+        if style == "carved":  # connected, and (0, 0) is always open
+            grid = _carve(height, width, py)
+            _add_loops(grid, loops, py)
+            seed = (0, 0)
+        else:  # a random open cell: mazes whose cell lies in a small pocket are redrawn
+            grid = _scatter(height, width, py)
+            seed = _random_open_cell(grid, py)
+        if seed is not None and _place_endpoints(grid, seed) >= min_path:
             return grid, _wall_off_ties(grid)
     raise PuzzleError(
-        f"no {height}x{width} maze with loops {loops} reached a path of {min_path} steps "
-        f"in {MAX_ATTEMPTS} attempts; lower min_path or loops"
+        f"no {height}x{width} {style} maze reached a path of {min_path} steps "
+        f"in {MAX_ATTEMPTS[style]} attempts; lower min_path" + (" or loops" if style == "carved" else "")
     )
 
 
 def generate_spec(rng: np.random.Generator, spec: MazeSpec) -> tuple[np.ndarray, np.ndarray]:
-    return generate(rng, spec.height, spec.width, spec.loops, spec.min_path)
+    return generate(rng, spec.height, spec.width, spec.loops, spec.min_path, spec.style)
 
 
 def default_min_path(size: int) -> int:
@@ -150,16 +189,19 @@ def default_min_path(size: int) -> int:
 
 
 def make_batch(rng: np.random.Generator, n: int, size: int, canvas: int = CANVAS,
-               min_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               min_size: int | None = None, style: str = "carved") -> tuple[np.ndarray, np.ndarray]:
     """`n` fresh training pairs on the canvas, size x size (or each of a size drawn from
-    [min_size, size]: small mazes have short dead ends, an easier start for learning): inputs
-    and labels (n, canvas**2) int32; labels are the solution tokens with -100 (ignored) on the
-    pad around the maze."""
+    [min_size, size]: small mazes have short dead ends, an easier start for learning), in a
+    style of STYLES or "mixed" (each maze's drawn at random): inputs and labels (n, canvas**2)
+    int32; labels are the solution tokens with -100 (ignored) on the pad around the maze."""
+    if style not in (*STYLES, "mixed"):
+        raise PuzzleError(f"unknown maze style {style!r}; choose from {', '.join(STYLES)} or mixed")
     inputs = np.empty((n, canvas * canvas), np.int32)
     labels = np.empty((n, canvas * canvas), np.int32)
     for row in range(n):
         side = size if min_size is None or min_size >= size else int(rng.integers(min_size, size + 1))
-        maze, solution = generate(rng, side, side, min_path=default_min_path(side))
+        row_style = STYLES[int(rng.integers(len(STYLES)))] if style == "mixed" else style
+        maze, solution = generate(rng, side, side, min_path=default_min_path(side), style=row_style)
         inputs[row] = encode(maze, canvas)
         labels[row] = encode(solution, canvas)
     labels[inputs == 0] = -100

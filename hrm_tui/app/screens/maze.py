@@ -54,9 +54,9 @@ class MazeScreen(PuzzleScreen):
     def action_new(self) -> None:
         from puzzles import maze
 
-        options = [(f"gen:{name}", f"generate {name:<7} {spec.height}x{spec.width}, path ≥ {spec.min_path} steps")
+        options = [(f"gen:{name}", f"generate {name:<9} {spec.height}x{spec.width}, path ≥ {spec.min_path} steps")
                    for name, spec in maze.SETTINGS.items()]
-        options += [(f"blank:{size}", f"blank    {size}x{size}, draw your own") for size in BLANK_SIZES]
+        options += [(f"blank:{size}", f"blank      {size}x{size}, draw your own") for size in BLANK_SIZES]
         self.app.push_screen(ChoiceScreen("New maze", options), self._new_choice)
 
     def _new_choice(self, choice: str | None) -> None:
