@@ -46,6 +46,7 @@ class TrainOptions:
     maze_style: Any
     canvas: int
     augment: int
+    init_from: Optional[Path]
     seed: int
     checkpoint_every: int
     eval_every: int
@@ -178,6 +179,9 @@ def run_training(o: TrainOptions) -> None:
         _open_run_dir(main, o, run_dir, world)
         if o.resume and trainer.resume():
             display.note(f"resumed {run_dir} at step {trainer.step}")
+        elif o.init_from:
+            _warm_start(trainer.model, o.init_from, o.kind_name)
+            display.note(f"started from the weights of {o.init_from}")
         if main:
             _write_options(run_dir, o)
         if world.size > 1:
@@ -211,6 +215,20 @@ def run_training(o: TrainOptions) -> None:
         from hrm_tui.curves import plot_terminal
 
         plot_terminal(trainer.run.read_log())
+
+
+def _warm_start(model, source: Path, kind: str) -> None:
+    """Load another model's weights into a fresh run's model. Every tensor must have the same
+    shape, so only the grid may differ, and only for a size-free (2-D RoPE) model."""
+    from models.checkpoint import apply_arrays, load_weights, model_arrays
+    from models.hrm import size_free
+
+    donor = load_weights(source, expected_kind=kind)
+    if donor.config.grid_shape != model.config.grid_shape and not size_free(donor.config):
+        raise UserError(f"--init-from {source}: its {donor.config.pos_encodings} positions tie it to a "
+                        f"{donor.config.grid_shape[0]}x{donor.config.grid_shape[1]} grid; this run's is "
+                        f"{model.config.grid_shape[0]}x{model.config.grid_shape[1]}")
+    apply_arrays(model, model_arrays(donor), f"--init-from {source}")
 
 
 def _world(o: TrainOptions):

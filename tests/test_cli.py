@@ -172,3 +172,26 @@ def test_bad_input_gets_one_line_error(args, message):
     assert "Traceback" not in result.stderr
     assert message in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+
+
+def test_a_run_can_start_from_another_models_weights_on_a_larger_canvas(tmp_path):
+    """--init-from grows a size-free maze model stage by stage; a model whose tensors differ,
+    or a 1-D RoPE one on another canvas, is refused in one line."""
+    tiny = ["--hidden-size", 32, "--heads", 2, "--h-layers", 1, "--l-layers", 1, "--max-segments", 2,
+            "--batch-size", 4, "--eval-size", 4]
+    for run, canvas, positions in (("small", 5, "rope2d"), ("flat", 5, "rope")):
+        made = hrm("train", "maze", "--run", tmp_path / run, "--steps", 2, "--canvas", canvas, "--maze-size", 5,
+                   "--pos-encodings", positions, *tiny)
+        assert made.returncode == 0, made.stderr
+    grown = hrm("train", "maze", "--run", tmp_path / "grown", "--steps", 1, "--canvas", 7, "--maze-size", 7,
+                "--pos-encodings", "rope2d", "--init-from", tmp_path / "small", *tiny)
+    assert grown.returncode == 0, grown.stderr
+    assert "started from the weights of" in grown.stdout + grown.stderr
+    options = json.loads((tmp_path / "grown" / "options.json").read_text())
+    assert options["init_from"] == str(tmp_path / "small")
+    wider = hrm("train", "maze", "--run", tmp_path / "wider", "--steps", 1, "--canvas", 7, "--maze-size", 7,
+                "--pos-encodings", "rope2d", "--init-from", tmp_path / "small", *tiny, "--hidden-size", 64)
+    assert wider.returncode != 0 and "has shape" in wider.stderr and "Traceback" not in wider.stderr
+    flat = hrm("train", "maze", "--run", tmp_path / "flat7", "--steps", 1, "--canvas", 7, "--maze-size", 7,
+               "--init-from", tmp_path / "flat", *tiny)
+    assert flat.returncode != 0 and "tie it to a 5x5 grid" in flat.stderr and "Traceback" not in flat.stderr

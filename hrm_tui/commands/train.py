@@ -65,6 +65,7 @@ def train(
     maze_style: MazeStyle = typer.Option(MazeStyle.carved, help="Maze: carved corridors, scattered walls (like the public Maze-Hard set), or mixed (each maze either)."),
     canvas: int = typer.Option(30, help="ARC and maze: side of the square canvas (smaller trains far faster; ARC skips larger grids, mazes must fit)."),
     augment: int = typer.Option(8, help="ARC: augmented views per task besides the original."),
+    init_from: Optional[Path] = typer.Option(None, help="Start a new run from these weights (a weights or run directory of the same architecture; a 2-D RoPE model may change canvas), e.g. to grow maze sizes stage by stage."),
     seed: int = typer.Option(0),
     checkpoint_every: int = typer.Option(200),
     eval_every: int = typer.Option(500),
