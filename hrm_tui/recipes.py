@@ -20,7 +20,8 @@ TOKEN_THRESHOLDS = (0.8, 0.9, 0.95)
 RECIPE_KEYS = ("hidden_size", "heads", "h_layers", "l_layers", "h_cycles", "l_cycles", "max_segments",
                "pos_encodings",
                "batch_size", "lr", "warmup", "schedule", "loss", "ema", "givens_min", "givens_max",
-               "curriculum", "maze_size", "maze_min_size", "maze_style", "canvas", "augment", "explore", "weight_decay")
+               "curriculum", "maze_size", "maze_min_size", "maze_style", "canvas", "augment", "explore", "weight_decay",
+               "init_from")
 # Defaults of options added after some runs were made, so older runs read as what they were.
 LATER_DEFAULTS = {"pos_encodings": "rope", "maze_min_size": None, "maze_style": "carved", "canvas": 30}
 KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"},
@@ -70,10 +71,15 @@ def read_run(directory: Path) -> RunSummary:
 
 def _recipe(options: dict[str, Any], shared: dict[str, Any]) -> str:
     """The options where this run differs from the others (all of them for a single run)."""
-    parts = [f"{key.replace('_', '-')} {options.get(key)}" for key in RECIPE_KEYS
+    parts = [f"{key.replace('_', '-')} {_shown(key, options.get(key))}" for key in RECIPE_KEYS
              if options.get(key) is not None and applies_to_kind(key, options.get("kind"))
              and (key not in shared or options[key] != shared[key])]
     return ", ".join(parts) or "same"
+
+
+def _shown(key: str, value: Any) -> str:
+    """An option as a recipe shows it: a warm start by the run or weights it started from."""
+    return Path(str(value)).name if key == "init_from" else str(value)
 
 
 def _shared_options(runs: list[RunSummary]) -> dict[str, Any]:
