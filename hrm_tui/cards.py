@@ -97,15 +97,15 @@ def _keep_run_logs(runs: list[Path], out_dir: Path) -> list[Path]:
 
 
 def _comparison_section(run_dir: Path, compare: list[Path], out_dir: Path) -> str:
-    from hrm_tui.recipes import comparison_markdown, read_run
+    from hrm_tui.recipes import comparison_markdown, cores_sentence, read_run
 
     runs = [Path(run_dir), *[Path(c) for c in compare if Path(c).resolve() != Path(run_dir).resolve()]]
     summaries = [read_run(run) for run in runs]  # checks every run before anything is written
     _keep_run_logs(runs, out_dir)
     return ("\n## Recipes compared\n\nWall-clock minutes of training until each run's held-out set (its own "
             "training distribution, from the evaluation stream) first reached the accuracy; token accuracy "
-            "counts every cell, exact counts whole puzzles; `-` means not reached. Each run had one CPU core of "
-            "this machine.\n\n"
+            "counts every cell, exact counts whole puzzles; `-` means not reached. " + cores_sentence(summaries)
+            + "\n\n"
             + comparison_markdown(summaries)
             + f"\nReproduce with `hrm compare {Path(out_dir) / 'runs'}/*` (the runs' logs are kept there).\n")
 

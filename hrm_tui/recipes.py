@@ -49,6 +49,11 @@ class RunSummary:
         hit = next((r for r in self.evals if r[key] >= threshold), None)
         return round(hit["wall_time"] / 60, 1) if hit else None
 
+    def first_multi_rank_step(self) -> tuple[int, int] | None:
+        """(step, ranks) of the first log row trained on several ranks; logs before this field say nothing."""
+        row = next((r for r in self.log if r.get("ranks", 1) > 1), None)
+        return (row["step"], row["ranks"]) if row else None
+
     def best(self, key: str) -> float | None:
         values = [r[key] for r in self.evals]
         return max(values) if values else None
@@ -111,6 +116,14 @@ def comparison_rows(runs: list[RunSummary]) -> tuple[list[str], list[list[str]]]
                      *(_minutes(run.minutes_to("eval_token_accuracy", t)) for t in TOKEN_THRESHOLDS),
                      *(_minutes(run.minutes_to("eval_exact_accuracy", t)) for t in EXACT_THRESHOLDS)])
     return header, rows
+
+
+def cores_sentence(runs: list[RunSummary]) -> str:
+    """How many cores made the minutes: one per run unless the log records data-parallel ranks."""
+    several = [f"{run.name} on {ranks} ranks from step {step:,}" for run in runs
+               if (found := run.first_multi_rank_step()) for step, ranks in [found]]
+    return ("Each run had one CPU core of this machine" + (f", except {'; '.join(several)} (one core per rank)"
+            if several else "") + " (logs written before ranks were recorded: see the notes).")
 
 
 def comparison_markdown(runs: list[RunSummary]) -> str:

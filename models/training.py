@@ -356,6 +356,7 @@ class Trainer:
                 record[key] = float(sum(v * n for v, n in vals) / halted)
         record["puzzles_per_s"] = halted / max(seconds, 1e-9)
         record["steps_per_s"] = len(window) / max(seconds, 1e-9)
+        record["ranks"] = self.world.size  # so cards can say how many cores made each step
         return record
 
     def _log(self, record: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
+from hrm_tui.recipes import cores_sentence, read_run
 from models import distributed as dist
 from models.checkpoint import RunDir
 from models.errors import ModelError
@@ -121,6 +122,9 @@ def test_two_ranks_follow_one_process_and_resume_across_rank_counts(tmp_path):
         assert "training on 2 ranks, 4 puzzles each per step" in result.stderr
     a_log, m_log = RunDir(alone).read_log(), RunDir(mixed).read_log()
     assert [r["step"] for r in m_log] == [1, 2, 3, 4, 5, 6]
+    assert [r["ranks"] for r in m_log] == [2, 2, 1, 1, 2, 2]  # cards say how many cores made the minutes
+    assert "mixed on 2 ranks from step 1 (one core per rank)" in cores_sentence([read_run(mixed), read_run(alone)])
+    assert ", except" not in cores_sentence([read_run(alone)])
     np.testing.assert_allclose([r["loss"] for r in m_log], [r["loss"] for r in a_log], rtol=LOSS_RTOL)
     evaluated = lambda log: {k: v for k, v in log[-1].items() if k.startswith("eval_")}  # noqa: E731
     assert evaluated(m_log) == evaluated(a_log) != {}  # rank 0 evaluated step 6 as the single process did
