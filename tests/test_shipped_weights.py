@@ -58,3 +58,21 @@ def test_shipped_maze_model_reproduces_its_card_on_fixed_mazes():
     assert result["exact_accuracy"] > 0
     assert abs(result["exact_accuracy"] - first["exact_accuracy"]) < 0.25
     assert abs(result["cell_accuracy"] - first["cell_accuracy"]) < 0.1
+
+
+@pytest.mark.parametrize("kind", SHIPPED)
+def test_a_cards_recipe_comparison_is_reproduced_from_the_logs_it_ships(kind):
+    """The card says `hrm compare weights/KIND/runs/*` prints its table: those logs must ship too."""
+    from test_reliability_support import hrm
+
+    directory = default_weights_dir(kind)
+    card = (directory / "card.md").read_text()
+    if "## Recipes compared" not in card:
+        pytest.skip(f"the {kind} card compares no recipes")
+    section = card.split("## Recipes compared", 1)[1].split("\n\n")
+    table = next(block for block in section if block.startswith("| run |")).splitlines()
+    names = [line.split("|")[1].strip() for line in table[2:]]  # after header and rule, in the card's order
+    assert sorted(names) == sorted(run.name for run in (directory / "runs").iterdir())
+    compared = hrm("compare", *[directory / "runs" / name for name in names], "--markdown")
+    assert compared.returncode == 0, compared.stderr
+    assert compared.stdout.strip() in card
