@@ -38,6 +38,7 @@ class TrainOptions:
     explore: float
     loss: Any
     pos_encodings: Any
+    segment_gradient: Any
     givens_min: int
     givens_max: int
     curriculum: int
@@ -111,6 +112,7 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
         L_cycles=o.l_cycles, expansion=o.expansion, halt_max_steps=o.max_segments,
         halt_exploration_prob=o.explore, loss_type=getattr(o.loss, "value", o.loss),
         pos_encodings=getattr(o.pos_encodings, "value", o.pos_encodings),
+        segment_gradient=getattr(o.segment_gradient, "value", o.segment_gradient),
         grid_shape=grid_shape,
     )
     if o.kind_name == "arc":
@@ -152,11 +154,14 @@ def data_sources(o: TrainOptions):
                                      o.seed, stream=ds.EVAL_STREAM).next_batch()
         return source, evaluation, 1
     if o.kind_name == "maze":
+        from puzzles.maze import every_open_cell_path
+
         style = getattr(o.maze_style, "value", o.maze_style)
         source = ds.MazeSource(o.batch_size, o.maze_size, o.seed, canvas=o.canvas, min_size=o.maze_min_size,
                                style=style)
         evaluation = ds.MazeSource(o.eval_size, o.maze_size, o.seed, stream=ds.EVAL_STREAM,
                                    canvas=o.canvas, style=style).next_batch()
+        evaluation["floor"] = every_open_cell_path(evaluation["inputs"])  # logged beside each evaluation
         return source, evaluation, 1
     from hrm_tui.arc_training import arc_sources
 
@@ -318,6 +323,9 @@ class ProgressDisplay:
                          f"seg {record.get('segments', 0):.1f}")
         if "eval_exact_accuracy" in record:
             parts.append(f"eval exact {record['eval_exact_accuracy']:.3f} tok {record['eval_token_accuracy']:.3f}")
+            if "eval_floor_exact_accuracy" in record:
+                parts.append(f"(all-path {record['eval_floor_exact_accuracy']:.3f} / "
+                             f"{record['eval_floor_token_accuracy']:.3f})")
         parts.append(f"{record['puzzles_per_s']:.1f} puzzles/s")
         text = "  ".join(parts)
         if self.progress is not None and self.task is not None:

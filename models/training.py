@@ -124,14 +124,15 @@ def evaluate_exact(model: HRM, batch: dict[str, np.ndarray], max_segments: int |
                    stop_at_halt: bool = False) -> dict[str, float]:
     """Token and exact-sequence accuracy of `predict` on a labelled batch."""
     tokens, used = predict(model, batch["inputs"], batch.get("puzzle_identifiers"), max_segments, stop_at_halt)
-    labels = batch["labels"]
+    return {**score_tokens(tokens, batch["labels"]), "segments": float(used.mean())}
+
+
+def score_tokens(tokens: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Token accuracy over labelled cells and the share of rows with every labelled cell right."""
     valid = labels != IGNORE_LABEL
     correct = (tokens == labels) | ~valid
-    return {
-        "token_accuracy": float(((tokens == labels) & valid).sum() / max(valid.sum(), 1)),
-        "exact_accuracy": float(correct.all(axis=1).mean()),
-        "segments": float(used.mean()),
-    }
+    return {"token_accuracy": float(((tokens == labels) & valid).sum() / max(valid.sum(), 1)),
+            "exact_accuracy": float(correct.all(axis=1).mean())}
 
 
 class Trainer:
@@ -147,6 +148,11 @@ class Trainer:
         # Rank 0 alone owns the run directory; the other ranks join its saves and resumes.
         self.run = RunDir(run_dir, keep_last=train_config.keep_last) if run_dir and self.world.is_main else None
         self.eval_batch = eval_batch
+        # A trivial answer the held-out batch may carry ("floor": the maze's all-path answer), scored
+        # once and logged beside every evaluation, so a model stuck on it shows at once.
+        floor = eval_batch.get("floor") if eval_batch is not None else None
+        self.eval_floor = ({f"eval_floor_{k}": v for k, v in score_tokens(floor, eval_batch["labels"]).items()}
+                           if floor is not None else {})
         self.on_log = on_log
         self.model = HRM(model_config, seed=train_config.seed)
         self.optimizer = AdamATan2(learning_rate=0.0, betas=(train_config.beta1, train_config.beta2),
@@ -343,6 +349,7 @@ class Trainer:
         figures = None
         if self.world.is_main:
             figures = {f"eval_{k}": v for k, v in evaluate_exact(self.export_model(), self.eval_batch).items()}
+            figures.update(self.eval_floor)
         return dist.from_main(figures, self.world)
 
     def _summarise(self, window: list[dict[str, float]], seconds: float) -> dict[str, Any]:

@@ -117,6 +117,11 @@ def test_maze_model_on_a_small_canvas_trains_evaluates_and_solves(tmp_path):
                   "--batch-size", 4, "--eval-size", 4, "--export", weights)
     assert trained.returncode == 0, trained.stderr
     assert json.loads((weights / "config.json").read_text())["seq_len"] == 81
+    # Held-out evaluations carry the all-path floor, scored on the same mazes, in the log and progress.
+    evaluated = [r for r in map(json.loads, (tmp_path / "run" / "log.jsonl").read_text().splitlines())
+                 if "eval_exact_accuracy" in r]
+    assert evaluated and all(0 < r["eval_floor_token_accuracy"] < 1 for r in evaluated)
+    assert "(all-path " in trained.stderr
     evaluated = hrm("eval", "maze", "--weights", weights, "--count", 3, "--json", tmp_path / "eval.json")
     assert evaluated.returncode == 0, evaluated.stderr
     assert "skipping 15" in evaluated.stderr and "skipping 30hard" in evaluated.stderr
