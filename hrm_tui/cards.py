@@ -14,6 +14,8 @@ from typing import Any
 
 POSITION_WORDS = {"rope": "RoPE positions", "learned": "learned absolute positions",
                   "rope2d": "2-D RoPE positions (row and column)"}
+GRADIENT_WORDS = {"one_step": "one-step gradient (last L and H update of a segment)",
+                  "segment": "gradient through every update of a segment"}
 
 
 def machine_summary() -> str:
@@ -148,6 +150,7 @@ Made by `hrm train` from this repository; exported from run `{Path(run_dir).name
 ## Model
 HRM, d {cfg.hidden_size}, {cfg.num_heads} heads, {cfg.H_layers} H + {cfg.L_layers} L layers,
 {cfg.H_cycles}x{cfg.L_cycles} cycles, up to {cfg.halt_max_steps} ACT segments, {cfg.loss_type} loss,
+{GRADIENT_WORDS[cfg.segment_gradient]},
 {POSITION_WORDS[cfg.pos_encodings]},
 vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-embedding position):
 **{count_parameters(model):,} trainable parameters**.

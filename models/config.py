@@ -18,6 +18,9 @@ from models.errors import ModelError
 LOSS_TYPES = ("stablemax", "softmax")
 # "rope" and "learned" are the reference's options (rope its default); "rope2d" is ours.
 POS_ENCODINGS = ("rope", "learned", "rope2d")
+# "one_step" is the reference's gradient (only the last L and H update of a segment); "segment"
+# backpropagates through every update of the segment (still none across segments).
+SEGMENT_GRADIENTS = ("one_step", "segment")
 
 
 @dataclass
@@ -43,6 +46,9 @@ class HRMConfig:
     halt_max_steps: int = 16
     halt_exploration_prob: float = 0.1
     loss_type: str = "stablemax"
+    # Costs about one forward pass per update more in backward; TRM (Jolicoeur-Martineau, 2025)
+    # found full backpropagation through one recursion far better than the one-step gradient.
+    segment_gradient: str = "one_step"
     # Grid geometry (rows, cols): for decoding in the UI and puzzles glue, and for 2-D RoPE.
     grid_shape: tuple[int, int] = (9, 9)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +73,8 @@ class HRMConfig:
                 problems.append("head dimension must be a multiple of 4 for 2-D RoPE")
             if self.grid_shape[0] * self.grid_shape[1] != self.seq_len:
                 problems.append(f"2-D RoPE needs grid_shape {self.grid_shape} to cover seq_len {self.seq_len}")
+        if self.segment_gradient not in SEGMENT_GRADIENTS:
+            problems.append(f"segment_gradient must be one of {SEGMENT_GRADIENTS}, not {self.segment_gradient!r}")
         if self.loss_type not in LOSS_TYPES:
             problems.append(f"loss_type must be one of {LOSS_TYPES}, not {self.loss_type!r}")
         if self.puzzle_emb_ndim < 0:

@@ -86,7 +86,8 @@ class HRM(nn.Module):
     # -- one ACT segment ----------------------------------------------------------------
     def cycles(self, z_H: mx.array, z_L: mx.array, x: mx.array, on_update=None, h_queries: int | None = None):
         """All H_cycles x L_cycles updates of one segment; only the last L and H update carry
-        gradient (one-step gradient approximation). `on_update(level, z)` sees every update.
+        gradient (one-step gradient approximation) unless the config asks for the whole
+        segment's. `on_update(level, z)` sees every update.
         With `h_queries`, the final H update computes only its first `h_queries` positions."""
         cfg = self.config
         for h_step in range(cfg.H_cycles):
@@ -100,7 +101,8 @@ class HRM(nn.Module):
                 z_H = self.H_level(z_H, z_L)
                 if on_update:
                     on_update("H", z_H)
-        z_H, z_L = mx.stop_gradient(z_H), mx.stop_gradient(z_L)
+        if cfg.segment_gradient == "one_step":
+            z_H, z_L = mx.stop_gradient(z_H), mx.stop_gradient(z_L)
         z_L = self.L_level(z_L, z_H + x)
         if on_update:
             on_update("L", z_L)

@@ -1,13 +1,14 @@
 """Training semantics of the reference: one-step gradient, ACT halting and exploration,
 one optimiser step per segment, AdamATan2, and resume == uninterrupted."""
 
+import dataclasses
 import json
 
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 import pytest
-from mlx.utils import tree_flatten
+from mlx.utils import tree_flatten, tree_unflatten
 
 from models.act import Carry, act_train_segment, initial_carry, refill
 from models.checkpoint import model_arrays
@@ -84,6 +85,44 @@ def test_gradient_flows_only_through_the_final_L_and_H_update():
     # And nothing reaches the carried-in state.
     g_state = mx.grad(lambda zh: model.segment(zh, z_L0, x).logits.sum())(z_H0)
     assert float(mx.abs(g_state).max().item()) == 0.0
+
+
+def test_segment_gradient_is_the_true_gradient_of_the_whole_segment():
+    """`segment_gradient="segment"` backpropagates through every update: its gradient matches a
+    finite-difference derivative of the segment's loss, which the one-step gradient does not."""
+    batch = _batch()
+    inputs = mx.array(batch["inputs"])
+    ids = mx.array(batch["puzzle_identifiers"])
+
+    def grad_and_loss(segment_gradient):
+        model = HRM(dataclasses.replace(TINY, segment_gradient=segment_gradient), seed=0)
+        z_H0, z_L0 = model.initial_state(3)
+
+        def loss(params):
+            model.update(params)
+            out = model.segment(z_H0, z_L0, model.input_embeddings(inputs, model.puzzle_rows(ids)))
+            return (out.logits * out.logits).mean()
+
+        params = model.trainable_parameters()
+        return dict(tree_flatten(mx.grad(loss)(params))), loss, params
+
+    g_segment, loss, params = grad_and_loss("segment")
+    g_one, _, _ = grad_and_loss("one_step")
+    name = "L_level.layers.0.mlp.down_proj.weight"
+    assert name in g_segment
+    direction = mx.array(np.random.default_rng(1).normal(size=g_segment[name].shape).astype(np.float32))
+    flat = dict(tree_flatten(params))
+    eps = 3e-3
+
+    def shifted(sign):
+        moved = dict(flat, **{name: flat[name] + sign * eps * direction})
+        return float(loss(tree_unflatten(list(moved.items()))).item())
+
+    numeric = (shifted(1) - shifted(-1)) / (2 * eps)
+    analytic_segment = float((g_segment[name] * direction).sum().item())
+    analytic_one = float((g_one[name] * direction).sum().item())
+    assert abs(analytic_segment - numeric) < 0.01 * abs(numeric)
+    assert abs(analytic_one - numeric) > 0.1 * abs(numeric)
 
 
 def _forced_halting_model():
