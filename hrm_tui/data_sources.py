@@ -80,18 +80,20 @@ class MazeSource:
     cells ignored by the loss)."""
 
     def __init__(self, batch_size: int, size: int, seed: int, stream: int = TRAIN_STREAM, canvas: int = 30,
-                 min_size: int | None = None, style: str = "carved"):
+                 min_size: int | None = None, style: str = "carved", loops: float = 0.05):
         self.batch_size = batch_size
         self.size = size
         self.min_size = min_size
         self.style = style
+        self.loops = loops
         self.canvas = canvas
         self.rng = stream_rng(seed, stream)
 
     def next_batch(self) -> dict[str, np.ndarray]:
         from puzzles import maze
 
-        inputs, labels = maze.make_batch(self.rng, self.batch_size, self.size, self.canvas, self.min_size, self.style)
+        inputs, labels = maze.make_batch(self.rng, self.batch_size, self.size, self.canvas, self.min_size, self.style,
+                                         self.loops)
         return {"inputs": inputs, "labels": labels,
                 "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
 

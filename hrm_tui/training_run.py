@@ -45,6 +45,7 @@ class TrainOptions:
     maze_size: int
     maze_min_size: Optional[int]
     maze_style: Any
+    maze_loops: float
     canvas: int
     augment: int
     init_from: Optional[Path]
@@ -66,7 +67,7 @@ def _validate(o: TrainOptions) -> None:
 
     floats = {"--lr": o.lr, "--min-lr-ratio": o.min_lr_ratio, "--weight-decay": o.weight_decay,
               "--puzzle-emb-lr": o.puzzle_emb_lr, "--ema": o.ema, "--expansion": o.expansion,
-              "--explore": o.explore, "--minutes": o.minutes or 1.0}
+              "--explore": o.explore, "--maze-loops": o.maze_loops, "--minutes": o.minutes or 1.0}
     for flag, value in floats.items():
         if not math.isfinite(value):
             raise UserError(f"{flag} must be a finite number, got {value}")
@@ -85,6 +86,7 @@ def _validate(o: TrainOptions) -> None:
         (o.minutes is None or o.minutes > 0, "--minutes must be positive"),
         (1 <= o.canvas <= 30, "--canvas must be between 1 and 30"),
         (o.augment >= 0, "--augment must be >= 0"),
+        (0 <= o.maze_loops <= 1, "--maze-loops must be between 0 and 1"),
         (min(o.hidden_size, o.heads, o.h_layers, o.l_layers, o.h_cycles, o.l_cycles) > 0,
          "--hidden-size, --heads, --h-layers, --l-layers, --h-cycles and --l-cycles must be positive"),
         (o.expansion > 0, "--expansion must be positive"),
@@ -158,9 +160,9 @@ def data_sources(o: TrainOptions):
 
         style = getattr(o.maze_style, "value", o.maze_style)
         source = ds.MazeSource(o.batch_size, o.maze_size, o.seed, canvas=o.canvas, min_size=o.maze_min_size,
-                               style=style)
+                               style=style, loops=o.maze_loops)
         evaluation = ds.MazeSource(o.eval_size, o.maze_size, o.seed, stream=ds.EVAL_STREAM,
-                                   canvas=o.canvas, style=style).next_batch()
+                                   canvas=o.canvas, style=style, loops=o.maze_loops).next_batch()
         evaluation["floor"] = every_open_cell_path(evaluation["inputs"])  # logged beside each evaluation
         return source, evaluation, 1
     from hrm_tui.arc_training import arc_sources

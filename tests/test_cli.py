@@ -170,6 +170,8 @@ def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_
     (["solve", "sudoku", PUZZLE, "--weights", "/nonexistent/weights"], "does not exist"),
     (["eval", "sudoku", "--levels", "impossible", "--weights", "/tmp"], "unknown level"),
     (["train", "sudoku", "--steps", "0"], "--steps"),
+    (["train", "maze", "--maze-loops", "1.5"], "--maze-loops"),
+    (["train", "sudoku", "--segment-gradient", "all"], "segment-gradient"),
 ])
 def test_bad_input_gets_one_line_error(args, message):
     result = hrm(*args)

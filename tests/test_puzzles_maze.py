@@ -199,6 +199,17 @@ def test_make_batch_with_a_size_range_mixes_sizes_on_a_small_canvas():
     assert (same == again).all()  # a range of one size draws the same stream as no range
 
 
+def test_loops_zero_gives_perfect_mazes_and_the_default_opens_walls():
+    """A carved 9x9 maze has a 5x5 lattice: a spanning tree opens its 25 cells and 24 of the
+    walls between them; every loop opens one more."""
+    def open_cells(loops):
+        inputs, _ = maze.make_batch(np.random.default_rng(2), 12, 9, canvas=9, loops=loops)
+        return [int(((row != 0) & (row != maze.grid.WALL)).sum()) for row in inputs]
+
+    assert open_cells(0.0) == [49] * 12
+    assert any(n > 49 for n in open_cells(0.05)) and open_cells(0.05) == open_cells(maze.MazeSpec.loops)
+
+
 def test_the_all_path_baseline_solves_a_corridor_but_not_a_maze_with_a_side_branch():
     from puzzles.maze import every_open_cell_path, parse, solve
 

@@ -69,6 +69,7 @@ def train(
     maze_size: int = typer.Option(15, help="Maze: side length of generated training mazes (and of the held-out ones)."),
     maze_min_size: Optional[int] = typer.Option(None, help="Maze: train on sizes drawn from this to --maze-size (small mazes are an easier start) [default: --maze-size only]."),
     maze_style: MazeStyle = typer.Option(MazeStyle.carved, help="Maze: carved corridors, scattered walls (like the public Maze-Hard set), or mixed (each maze either)."),
+    maze_loops: float = typer.Option(0.05, help="Maze, carved style: fraction of inner walls opened to make loops (0 = perfect mazes, where every dead end can simply be filled in)."),
     canvas: int = typer.Option(30, help="ARC and maze: side of the square canvas (smaller trains far faster; ARC skips larger grids, mazes must fit)."),
     augment: int = typer.Option(8, help="ARC: augmented views per task besides the original."),
     init_from: Optional[Path] = typer.Option(None, help="Start a new run from these weights (a weights or run directory of the same architecture; a 2-D RoPE model may change canvas), e.g. to grow maze sizes stage by stage."),

@@ -189,11 +189,13 @@ def default_min_path(size: int) -> int:
 
 
 def make_batch(rng: np.random.Generator, n: int, size: int, canvas: int = CANVAS,
-               min_size: int | None = None, style: str = "carved") -> tuple[np.ndarray, np.ndarray]:
+               min_size: int | None = None, style: str = "carved",
+               loops: float = MazeSpec.loops) -> tuple[np.ndarray, np.ndarray]:
     """`n` fresh training pairs on the canvas, size x size (or each of a size drawn from
     [min_size, size]: small mazes have short dead ends, an easier start for learning), in a
     style of STYLES or "mixed" (each maze's drawn at random): inputs and labels (n, canvas**2)
-    int32; labels are the solution tokens with -100 (ignored) on the pad around the maze."""
+    int32; labels are the solution tokens with -100 (ignored) on the pad around the maze.
+    `loops` is the carved style's fraction of inner walls opened (0: perfect mazes, one path)."""
     if style not in (*STYLES, "mixed"):
         raise PuzzleError(f"unknown maze style {style!r}; choose from {', '.join(STYLES)} or mixed")
     inputs = np.empty((n, canvas * canvas), np.int32)
@@ -201,7 +203,7 @@ def make_batch(rng: np.random.Generator, n: int, size: int, canvas: int = CANVAS
     for row in range(n):
         side = size if min_size is None or min_size >= size else int(rng.integers(min_size, size + 1))
         row_style = STYLES[int(rng.integers(len(STYLES)))] if style == "mixed" else style
-        maze, solution = generate(rng, side, side, min_path=default_min_path(side), style=row_style)
+        maze, solution = generate(rng, side, side, loops=loops, min_path=default_min_path(side), style=row_style)
         inputs[row] = encode(maze, canvas)
         labels[row] = encode(solution, canvas)
     labels[inputs == 0] = -100
