@@ -80,7 +80,7 @@ class MazeSource:
     cells ignored by the loss)."""
 
     def __init__(self, batch_size: int, size: int, seed: int, stream: int = TRAIN_STREAM, canvas: int = 30,
-                 min_size: int | None = None, style: str = "carved", loops: float = 0.05):
+                 min_size: int | None = None, style: str = "carved", *, loops: float):
         self.batch_size = batch_size
         self.size = size
         self.min_size = min_size

@@ -34,6 +34,8 @@ MAX_ATTEMPTS = {"carved": 200, "scattered": 5000}
 # Scattered wall density is drawn per maze from this range: below it long paths are rare (the
 # open cells are one wide region); above it the open cells fall apart into small pockets.
 SCATTERED_WALLS = (0.32, 0.42)
+# Carved style: the fraction of inner walls between two lattice cells opened to make loops.
+LOOPS = 0.05
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class MazeSpec:
 
     height: int
     width: int
-    loops: float = 0.05
+    loops: float = LOOPS
     min_path: int = 0
     style: str = "carved"
 
@@ -148,7 +150,7 @@ def _wall_off_ties(grid: np.ndarray) -> np.ndarray:
 
 
 def generate(
-    rng: np.random.Generator, height: int, width: int, loops: float = 0.05, min_path: int = 0,
+    rng: np.random.Generator, height: int, width: int, loops: float = LOOPS, min_path: int = 0,
     style: str = "carved",
 ) -> tuple[np.ndarray, np.ndarray]:
     """A (maze, solution) pair; the solution marks the unique shortest path, which is at
@@ -190,7 +192,7 @@ def default_min_path(size: int) -> int:
 
 def make_batch(rng: np.random.Generator, n: int, size: int, canvas: int = CANVAS,
                min_size: int | None = None, style: str = "carved",
-               loops: float = MazeSpec.loops) -> tuple[np.ndarray, np.ndarray]:
+               loops: float = LOOPS) -> tuple[np.ndarray, np.ndarray]:
     """`n` fresh training pairs on the canvas, size x size (or each of a size drawn from
     [min_size, size]: small mazes have short dead ends, an easier start for learning), in a
     style of STYLES or "mixed" (each maze's drawn at random): inputs and labels (n, canvas**2)
