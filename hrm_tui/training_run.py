@@ -38,6 +38,7 @@ class TrainOptions:
     explore: float
     loss: Any
     pos_encodings: Any
+    absolute_positions: bool
     segment_gradient: Any
     givens_min: int
     givens_max: int
@@ -114,6 +115,7 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
         L_cycles=o.l_cycles, expansion=o.expansion, halt_max_steps=o.max_segments,
         halt_exploration_prob=o.explore, loss_type=getattr(o.loss, "value", o.loss),
         pos_encodings=getattr(o.pos_encodings, "value", o.pos_encodings),
+        absolute_positions=o.absolute_positions,
         segment_gradient=getattr(o.segment_gradient, "value", o.segment_gradient),
         grid_shape=grid_shape,
     )
@@ -226,7 +228,8 @@ def run_training(o: TrainOptions) -> None:
 
 def _warm_start(model, source: Path, kind: str) -> None:
     """Load another model's weights into a fresh run's model. Every tensor must have the same
-    shape, so only the grid may differ, and only for a size-free (2-D RoPE) model."""
+    shape, so only the grid may differ, and only for a size-free (2-D RoPE) model; a RoPE donor
+    may gain an absolute position table, which starts at zero and so changes nothing."""
     from models.checkpoint import apply_arrays, load_weights, model_arrays
     from models.hrm import size_free
 
@@ -235,7 +238,10 @@ def _warm_start(model, source: Path, kind: str) -> None:
         raise UserError(f"--init-from {source}: its {donor.config.pos_encodings} positions tie it to a "
                         f"{donor.config.grid_shape[0]}x{donor.config.grid_shape[1]} grid; this run's is "
                         f"{model.config.grid_shape[0]}x{model.config.grid_shape[1]}")
-    apply_arrays(model, model_arrays(donor), f"--init-from {source}")
+    arrays = model_arrays(donor)
+    if model.config.absolute_positions and not donor.config.absolute_positions:
+        arrays["embed_pos"] = model.embed_pos
+    apply_arrays(model, arrays, f"--init-from {source}")
 
 
 def _world(o: TrainOptions):

@@ -42,6 +42,10 @@ class HRMConfig:
     # it tells each cell its row, column and box directly instead of through RoPE phases.
     # "rope2d": RoPE by row in half of each head and by column in the other (grid_shape).
     pos_encodings: str = "rope"
+    # Ours: a learned absolute table added to the input embedding on top of RoPE (1-D or 2-D).
+    # RoPE scores see only offsets, so a cell cannot tell which 3x3 box it is in; the table
+    # starts at zero, so a RoPE model warm-started with it computes the same function.
+    absolute_positions: bool = False
     rms_norm_eps: float = 1e-5
     halt_max_steps: int = 16
     halt_exploration_prob: float = 0.1
@@ -73,6 +77,9 @@ class HRMConfig:
                 problems.append("head dimension must be a multiple of 4 for 2-D RoPE")
             if self.grid_shape[0] * self.grid_shape[1] != self.seq_len:
                 problems.append(f"2-D RoPE needs grid_shape {self.grid_shape} to cover seq_len {self.seq_len}")
+        if self.absolute_positions and self.pos_encodings not in ("rope", "rope2d"):
+            problems.append("absolute_positions adds a table on top of RoPE; pos_encodings "
+                            f"{self.pos_encodings!r} already is one")
         if self.segment_gradient not in SEGMENT_GRADIENTS:
             problems.append(f"segment_gradient must be one of {SEGMENT_GRADIENTS}, not {self.segment_gradient!r}")
         if self.loss_type not in LOSS_TYPES:

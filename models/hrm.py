@@ -52,6 +52,8 @@ class HRM(nn.Module):
         self.puzzle_emb = mx.zeros((config.num_puzzle_identifiers, max(config.puzzle_emb_ndim, 1)))
         if config.pos_encodings == "learned":  # drawn last: RoPE models keep their init stream
             self.embed_pos = trunc_normal((config.seq_len + config.puzzle_emb_len, d), 1.0 / self.embed_scale, rng)
+        elif config.absolute_positions:
+            self.embed_pos = mx.zeros((config.seq_len + config.puzzle_emb_len, d))
         self.freeze(keys=list(FROZEN_KEYS), recurse=False)
 
     # -- embeddings ---------------------------------------------------------------------
@@ -71,6 +73,8 @@ class HRM(nn.Module):
             emb = mx.concatenate([rows.reshape(B, cfg.puzzle_emb_len, cfg.hidden_size), emb], axis=1)
         if cfg.pos_encodings == "learned":
             emb = 0.707106781 * (emb + self.embed_pos)  # 1/sqrt(2) keeps the variance (reference)
+        elif cfg.absolute_positions:
+            emb = emb + self.embed_pos  # unscaled: a zero table leaves the RoPE model as it was
         return self.embed_scale * emb
 
     # -- state --------------------------------------------------------------------------
@@ -145,7 +149,7 @@ def count_parameters(model: HRM) -> int:
 def size_free(config: HRMConfig) -> bool:
     """Whether a model has no parameter tied to its grid size: with 2-D RoPE every weight
     sees only (row, column) offsets, so the same weights run on a larger grid."""
-    return config.pos_encodings == "rope2d"
+    return config.pos_encodings == "rope2d" and not config.absolute_positions
 
 
 def on_grid(model: HRM, rows: int, cols: int) -> HRM:

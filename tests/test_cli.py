@@ -172,6 +172,7 @@ def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_
     (["train", "sudoku", "--steps", "0"], "--steps"),
     (["train", "maze", "--maze-loops", "1.5"], "--maze-loops"),
     (["train", "sudoku", "--segment-gradient", "all"], "segment-gradient"),
+    (["train", "sudoku", "--pos-encodings", "learned", "--absolute-positions", "--steps", "1"], "already is one"),
 ])
 def test_bad_input_gets_one_line_error(args, message):
     result = hrm(*args)
@@ -179,6 +180,19 @@ def test_bad_input_gets_one_line_error(args, message):
     assert "Traceback" not in result.stderr
     assert message in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+
+
+def test_a_rope_model_warm_starts_with_an_absolute_position_table(tiny_weights, tmp_path):
+    """--absolute-positions on top of a trained RoPE model's weights: the table starts at zero,
+    and the card's command and model line say the run used it."""
+    run = hrm("train", "sudoku", "--run", tmp_path / "run", "--steps", 2, "--hidden-size", 64, "--heads", 2,
+              "--h-layers", 1, "--l-layers", 1, "--h-cycles", 1, "--l-cycles", 2, "--max-segments", 2,
+              "--batch-size", 4, "--eval-size", 4, "--loss", "softmax", "--absolute-positions",
+              "--init-from", tiny_weights / "weights", "--export", tmp_path / "weights")
+    assert run.returncode == 0, run.stderr
+    card = (tmp_path / "weights" / "card.md").read_text()
+    assert "--absolute-positions" in card and "RoPE positions + learned absolute positions" in card
+    assert json.loads((tmp_path / "weights" / "config.json").read_text())["absolute_positions"] is True
 
 
 def test_a_run_can_start_from_another_models_weights_on_a_larger_canvas(tmp_path):

@@ -244,3 +244,34 @@ def test_a_run_saved_before_a_config_field_existed_resumes_with_its_default(tmp_
     del state["model_config"]["pos_encodings"]  # as written before the field was added
     state_file.write_text(json.dumps(state))
     assert _train(tmp_path / "old", 1, resume=True).step == 3
+
+
+def test_absolute_positions_start_as_the_rope_model_and_learn_where_cells_are():
+    """The absolute table (ours, on top of 2-D RoPE) starts at zero: the same weights compute
+    the same segment as without it, so a trained RoPE model can be warm-started with it, and
+    the table still gets a gradient. It ties the model to its grid."""
+    from models.errors import ModelError
+    from models.hrm import size_free
+
+    batch = _batch()
+    inputs, ids = mx.array(batch["inputs"]), mx.array(batch["puzzle_identifiers"])
+    rope_cfg = dataclasses.replace(TINY, pos_encodings="rope2d")
+    rope, absolute = HRM(rope_cfg, seed=0), HRM(dataclasses.replace(rope_cfg, absolute_positions=True), seed=0)
+    absolute.update(rope.parameters())
+
+    def segment_logits(model):
+        z_H, z_L = model.initial_state(3)
+        return model.segment(z_H, z_L, model.input_embeddings(inputs, model.puzzle_rows(ids))).logits
+
+    assert np.array_equal(np.array(segment_logits(rope)), np.array(segment_logits(absolute)))
+
+    def loss(params):
+        absolute.update(params)
+        return (segment_logits(absolute) ** 2).mean()
+
+    grads = dict(tree_flatten(mx.grad(loss)(absolute.trainable_parameters())))
+    assert grads["embed_pos"].shape == (TINY.seq_len + TINY.puzzle_emb_len, TINY.hidden_size)
+    assert float(mx.abs(grads["embed_pos"]).sum().item()) > 0
+    assert size_free(rope_cfg) and not size_free(absolute.config)
+    with pytest.raises(ModelError, match="absolute_positions"):
+        HRMConfig(pos_encodings="learned", absolute_positions=True)
