@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 PUZZLE = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
@@ -58,6 +59,17 @@ def test_tiny_model_beats_chance_on_blank_cells(tiny_weights):
     easy = json.loads(out.read_text())["results"][0]
     assert easy["set"] == "easy" and easy["puzzles"] == 30
     assert easy["cell_accuracy"] > 0.15  # chance is 1/9 = 0.111 on blank cells
+    assert set(easy["repeats"]) == {"row", "column", "box"} and sum(easy["repeats"].values()) > 0
+    assert "repeats" in result.stdout
+
+
+def test_repeats_count_the_rule_each_wrong_digit_breaks():
+    from hrm_tui.evaluation import sudoku_repeats
+
+    solution = np.array([int(c) for c in SOLUTION])
+    swapped = solution.copy()
+    swapped[[0, 1]] = swapped[[1, 0]]  # same row and box, two columns broken
+    assert sudoku_repeats([solution, swapped]) == {"row": 0, "column": 2, "box": 0}
 
 
 def test_batch_solve_follows_the_jsonl_contract(tiny_weights, tmp_path):
