@@ -151,7 +151,7 @@ Made by `hrm train` from this repository; exported from run `{Path(run_dir).name
 HRM, d {cfg.hidden_size}, {cfg.num_heads} heads, {cfg.H_layers} H + {cfg.L_layers} L layers,
 {cfg.H_cycles}x{cfg.L_cycles} cycles, up to {cfg.halt_max_steps} ACT segments, {cfg.loss_type} loss,
 {GRADIENT_WORDS[cfg.segment_gradient]},
-{POSITION_WORDS[cfg.pos_encodings]}{' + learned absolute positions' if cfg.absolute_positions else ''},
+{POSITION_WORDS[cfg.pos_encodings]}{f' with {cfg.rope_boxes}x{cfg.rope_boxes} boxes' if cfg.rope_boxes else ''}{' + learned absolute positions' if cfg.absolute_positions else ''},
 vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-embedding position):
 **{count_parameters(model):,} trainable parameters**.
 

@@ -46,6 +46,9 @@ class HRMConfig:
     # RoPE scores see only offsets, so a cell cannot tell which 3x3 box it is in; the table
     # starts at zero, so a RoPE model warm-started with it computes the same function.
     absolute_positions: bool = False
+    # Ours, 2-D RoPE only: the side of the grid's boxes (3 for Sudoku, 0 = none). Coordinates
+    # leave a gap between boxes, so one offset range means "same box" (layers.grid_rope_tables).
+    rope_boxes: int = 0
     rms_norm_eps: float = 1e-5
     halt_max_steps: int = 16
     halt_exploration_prob: float = 0.1
@@ -80,6 +83,10 @@ class HRMConfig:
         if self.absolute_positions and self.pos_encodings not in ("rope", "rope2d"):
             problems.append("absolute_positions adds a table on top of RoPE; pos_encodings "
                             f"{self.pos_encodings!r} already is one")
+        if self.rope_boxes < 0 or (self.rope_boxes and (
+                self.pos_encodings != "rope2d" or self.grid_shape[0] % self.rope_boxes or self.grid_shape[1] % self.rope_boxes)):
+            problems.append(f"rope_boxes {self.rope_boxes} needs 2-D RoPE on a grid of whole boxes, "
+                            f"not {self.pos_encodings} on {self.grid_shape[0]}x{self.grid_shape[1]}")
         if self.segment_gradient not in SEGMENT_GRADIENTS:
             problems.append(f"segment_gradient must be one of {SEGMENT_GRADIENTS}, not {self.segment_gradient!r}")
         if self.loss_type not in LOSS_TYPES:

@@ -149,7 +149,7 @@ def count_parameters(model: HRM) -> int:
 def size_free(config: HRMConfig) -> bool:
     """Whether a model has no parameter tied to its grid size: with 2-D RoPE every weight
     sees only (row, column) offsets, so the same weights run on a larger grid."""
-    return config.pos_encodings == "rope2d" and not config.absolute_positions
+    return config.pos_encodings == "rope2d" and not config.absolute_positions and not config.rope_boxes
 
 
 def on_grid(model: HRM, rows: int, cols: int) -> HRM:

@@ -59,7 +59,8 @@ def rms_norm(x: mx.array, eps: float) -> mx.array:
 
 
 @functools.lru_cache(maxsize=32)
-def grid_rope_tables(rows: int, cols: int, prefix: int, head_dim: int, theta: float) -> tuple[mx.array, mx.array]:
+def grid_rope_tables(rows: int, cols: int, prefix: int, head_dim: int, theta: float,
+                     box: int = 0) -> tuple[mx.array, mx.array]:
     """cos and sin tables (positions, head_dim) of 2-D RoPE over a row-major grid.
 
     The first half of each head rotates with the cell's row, the second half with its column
@@ -67,10 +68,17 @@ def grid_rope_tables(rows: int, cols: int, prefix: int, head_dim: int, theta: fl
     offset: "same row", "same column" and "next cell down" are each one fixed offset, with no
     wrap-around from one row's end to the next row's start as in 1-D RoPE. The puzzle-embedding
     prefix sits at (-1, -1), just outside the grid.
+
+    With `box` (3 for Sudoku) the coordinates skip 2 * box positions between boxes (rows 0 1 2
+    9 10 11 ...), so "same box" is every offset of at most box - 1 in both axes and every other
+    box is at least 2 * box + 1 away: a score can single out the cell's box, which plain
+    offsets cannot (cells one column apart may or may not share a box).
     """
     half = head_dim // 2
     inv_freq = theta ** (-np.arange(0, half, 2, dtype=np.float64) / half)
     r, c = np.divmod(np.arange(rows * cols), cols)
+    if box:
+        r, c = r + 2 * box * (r // box), c + 2 * box * (c // box)
     r = np.concatenate([np.full(prefix, -1), r])
     c = np.concatenate([np.full(prefix, -1), c])
     angles = np.concatenate([np.outer(r, inv_freq)] * 2 + [np.outer(c, inv_freq)] * 2, axis=1)
@@ -95,7 +103,8 @@ class Attention(nn.Module):
         self.head_dim = config.head_dim
         self.rope_theta = config.rope_theta
         self.rope = config.pos_encodings == "rope"
-        self.grid_rope = (*config.grid_shape, config.puzzle_emb_len, config.head_dim, config.rope_theta) \
+        self.grid_rope = (*config.grid_shape, config.puzzle_emb_len, config.head_dim, config.rope_theta,
+                          config.rope_boxes) \
             if config.pos_encodings == "rope2d" else None
         d = config.hidden_size
         self.qkv_proj = Linear(d, 3 * d, rng)

@@ -59,6 +59,9 @@ class ReferenceHRM:
         elif self.cfg.get("pos_encodings") == "rope2d":  # rows rotate the first half, columns the second
             rows, cols = self.cfg["grid_shape"]
             r, c = np.divmod(np.arange(rows * cols), cols)
+            box = self.cfg.get("rope_boxes", 0)
+            if box:  # ours: a gap of 2 * box coordinates between boxes
+                r, c = r + 2 * box * (r // box), c + 2 * box * (c // box)
             r, c = (np.concatenate([np.full(self.p_len, -1), a])[:S] for a in (r, c))
             half = self.hd // 2
             inv = 1.0 / self.cfg["rope_theta"] ** (np.arange(0, half, 2) / half)
@@ -101,6 +104,8 @@ class ReferenceHRM:
             emb = np.concatenate([rows.reshape(len(inputs), self.p_len, self.d), emb], axis=1)
         if self.cfg.get("pos_encodings", "rope") == "learned":  # reference: 0.707 * (emb + embed_pos)
             emb = 0.707106781 * (emb + self.w["embed_pos"])
+        elif self.cfg.get("absolute_positions"):  # ours: added on top of RoPE, unscaled
+            emb = emb + self.w["embed_pos"]
         return math.sqrt(self.d) * emb
 
     def initial(self, batch):

@@ -23,6 +23,8 @@ def _randomised_model(cfg: HRMConfig, seed: int = 0) -> HRM:
     model.q_head.weight = mx.array(rng.normal(0, 0.1, model.q_head.weight.shape).astype(np.float32))
     model.q_head.bias = mx.array(rng.normal(0, 0.1, (2,)).astype(np.float32))
     model.puzzle_emb = mx.array(rng.normal(0, 1, model.puzzle_emb.shape).astype(np.float32))
+    if cfg.absolute_positions:
+        model.embed_pos = mx.array(rng.normal(0, 0.1, model.embed_pos.shape).astype(np.float32))
     return model
 
 
@@ -38,6 +40,10 @@ CONFIGS = {
     "grid-rope": HRMConfig(hidden_size=32, num_heads=2, H_layers=1, L_layers=2, H_cycles=2, L_cycles=2,
                            puzzle_emb_ndim=48, num_puzzle_identifiers=2, vocab_size=6, seq_len=20,
                            halt_max_steps=3, grid_shape=(4, 5), pos_encodings="rope2d"),
+    "boxed-grid-rope-absolute": HRMConfig(hidden_size=32, num_heads=2, H_layers=1, L_layers=2, H_cycles=2,
+                                          L_cycles=2, puzzle_emb_ndim=32, num_puzzle_identifiers=2, vocab_size=6,
+                                          seq_len=36, halt_max_steps=3, grid_shape=(6, 6), pos_encodings="rope2d",
+                                          rope_boxes=3, absolute_positions=True),
 }
 
 
@@ -117,3 +123,23 @@ def test_a_grid_rope_model_moves_to_a_larger_grid_with_the_same_weights():
     np.testing.assert_allclose(np.array(out.logits), r[2], atol=TOLERANCE, rtol=TOLERANCE)
     with pytest.raises(ModelError, match="runs only on its"):
         on_grid(_randomised_model(CONFIGS["sudoku-like"]), 10, 10)
+
+
+def test_box_rope_singles_out_the_cells_own_box():
+    """With rope_boxes, the row and column coordinates of 2-D RoPE leave a gap between boxes:
+    the offsets inside a box are at most 2 and to any other box at least 7, so one offset range
+    means "same box". Such a model is tied to its grid, as is one with an absolute table."""
+    from models.errors import ModelError
+    from models.hrm import size_free
+    from models.layers import grid_rope_tables
+
+    boxed_cos, _ = grid_rope_tables(9, 9, 1, 16, 10000.0, 3)
+    plain_cos, _ = grid_rope_tables(27, 27, 1, 16, 10000.0)
+    for cell in range(81):
+        r, c = divmod(cell, 9)
+        stretched = 1 + (r + 6 * (r // 3)) * 27 + c + 6 * (c // 3)
+        np.testing.assert_allclose(np.array(boxed_cos[1 + cell]), np.array(plain_cos[stretched]), atol=1e-6)
+    assert not size_free(CONFIGS["boxed-grid-rope-absolute"]) and size_free(CONFIGS["grid-rope"])
+    for bad in ({"pos_encodings": "rope"}, {"grid_shape": (8, 8), "seq_len": 64}):
+        with pytest.raises(ModelError, match="rope_boxes"):
+            HRMConfig(**{"pos_encodings": "rope2d", "rope_boxes": 3, **bad})
