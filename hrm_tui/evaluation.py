@@ -110,7 +110,7 @@ def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segme
             # answer is scored the same way, so a figure can be read against it.
             exact, cells = _score(kind, items, [every_open_cell_path(item.puzzle) for item in items])
             results[-1].update(canvas=runner.config.grid_shape[0], baseline_exact_accuracy=exact,
-                               baseline_cell_accuracy=cells)
+                               baseline_cell_accuracy=cells, **maze_path_overlap(items, answers))
     return results
 
 
@@ -124,6 +124,25 @@ def sudoku_repeats(answers: list[np.ndarray]) -> dict[str, int]:
         for conflict in find_conflicts(answer):
             counts[conflict.rule] += 1
     return counts
+
+
+def maze_path_overlap(items: list[PuzzleItem], answers: list[np.ndarray]) -> dict[str, float]:
+    """Over the mazes with a known answer, the mean share of the true path the answers mark (recall) and of their marks on it
+    (precision): a model that fills dead ends but cannot choose between the two routes of a
+    loop marks the whole path and more."""
+    from puzzles.maze.grid import PATH
+
+    recall, precision = [], []
+    for item, answer in zip(items, answers):
+        if item.solution is None:  # a file without answers
+            continue
+        marked, path = np.asarray(answer) == PATH, np.asarray(item.solution) == PATH
+        hits = int((marked & path).sum())
+        recall.append(hits / max(int(path.sum()), 1))
+        precision.append(hits / max(int(marked.sum()), 1))
+    if not recall:
+        return {}
+    return {"path_recall": float(np.mean(recall)), "path_precision": float(np.mean(precision))}
 
 
 def _score(kind: str, items: list[PuzzleItem], predictions: list[np.ndarray]) -> tuple[float, float | None]:

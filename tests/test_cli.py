@@ -137,7 +137,8 @@ def test_maze_model_on_a_small_canvas_trains_evaluates_and_solves(tmp_path):
     evaluated = hrm("eval", "maze", "--weights", weights, "--count", 3, "--json", tmp_path / "eval.json")
     assert evaluated.returncode == 0, evaluated.stderr
     assert "skipping 15" in evaluated.stderr and "skipping 30hard" in evaluated.stderr
-    assert [r["set"] for r in json.loads((tmp_path / "eval.json").read_text())["results"]] == ["9x9"]
+    (nine,) = json.loads((tmp_path / "eval.json").read_text())["results"]
+    assert nine["set"] == "9x9" and 0 <= nine["path_recall"] <= 1 and 0 <= nine["path_precision"] <= 1
     maze_file = tmp_path / "maze.txt"
     maze_file.write_text("#######\n#S   G#\n#######\n")
     solved = hrm("solve", "maze", "--file", maze_file, "--jsonl", "--weights", weights)
@@ -192,6 +193,22 @@ def test_bad_input_gets_one_line_error(args, message):
     assert "Traceback" not in result.stderr
     assert message in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+
+
+def test_path_overlap_tells_a_missed_path_from_extra_marks():
+    from hrm_tui.data_sources import maze_eval_set
+    from hrm_tui.evaluation import maze_path_overlap
+    from hrm_tui.solving import PuzzleItem
+    from puzzles.maze import every_open_cell_path
+    from puzzles.maze.grid import PATH
+
+    (maze,), (solution,) = maze_eval_set(7, 1, 0, False, "carved")
+    item = PuzzleItem(maze, solution)
+    path, opened = int((solution == PATH).sum()), int((every_open_cell_path(maze) == PATH).sum())
+    assert maze_path_overlap([item], [solution]) == {"path_recall": 1.0, "path_precision": 1.0}
+    assert maze_path_overlap([item], [every_open_cell_path(maze)]) == {"path_recall": 1.0,
+                                                                       "path_precision": path / opened}
+    assert maze_path_overlap([PuzzleItem(maze, None)], [solution]) == {}
 
 
 def test_a_rope_model_warm_starts_with_an_absolute_position_table(tiny_weights, tmp_path):
