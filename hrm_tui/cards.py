@@ -59,15 +59,28 @@ def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
     if not evaluation:
         return ("No accuracy measured yet. Measure it with `hrm eval KIND --weights DIR --json FILE` and "
                 "re-export with `--eval FILE`.\n")
-    baseline = all("baseline_exact_accuracy" in r for r in evaluation["results"])
-    lines = ["| set | puzzles | exact | cell acc |" + (" all-path exact | all-path cells |" if baseline else "")
-             + " mean segments |", "|---|---:|---:|---:|" + ("---:|---:|" if baseline else "") + "---:|"]
-    for r in evaluation["results"]:
-        floor = f" {_percent(r['baseline_exact_accuracy'])} | {_percent(r['baseline_cell_accuracy'])} |" if baseline else ""
-        lines.append(f"| {r['set']} | {r['puzzles']} | {_percent(r['exact_accuracy'])} | "
-                     f"{_percent(r.get('cell_accuracy'))} |{floor} {r['mean_segments']:.1f} |")
+    results = evaluation["results"]
+    baseline = all("baseline_exact_accuracy" in r for r in results)
+    overlap = all("path_recall" in r for r in results)
+    repeats = all("repeats" in r for r in results)
+    header = "| set | puzzles | exact | cell acc |" + (" all-path exact | all-path cells |" if baseline else "") \
+        + (" path found | marks on path |" if overlap else "") + (" repeats row / col / box |" if repeats else "")
+    lines = [header + " mean segments |", "|---|" + "---:|" * (header.count("|") - 1)]
+    for r in results:
+        cells = [r["set"], str(r["puzzles"]), _percent(r["exact_accuracy"]), _percent(r.get("cell_accuracy"))]
+        if baseline:
+            cells += [_percent(r["baseline_exact_accuracy"]), _percent(r["baseline_cell_accuracy"])]
+        if overlap:
+            cells += [_percent(r["path_recall"]), _percent(r["path_precision"])]
+        if repeats:
+            cells.append(" / ".join(str(r["repeats"][rule]) for rule in ("row", "column", "box")))
+        lines.append("| " + " | ".join(cells + [f"{r['mean_segments']:.1f}"]) + " |")
     if baseline:
         lines.append("\nall-path: the trivial answer that marks every open cell as path, scored the same way.")
+    if overlap:
+        lines.append("\npath found: share of the true path marked; marks on path: share of the marks on it.")
+    if repeats:
+        lines.append("\nrepeats: how often the answers repeat a digit in a row, column or box.")
     command = evaluation.get("command") or " ".join(filter(None, [
         f"hrm eval {evaluation['kind']} --weights {out_dir} --seed {evaluation['seed']}", evaluation.get("flags")]))
     return "\n".join(lines) + f"\n\nMeasured with:\n\n```\n{command}\n```\n"

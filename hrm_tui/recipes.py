@@ -24,6 +24,8 @@ RECIPE_KEYS = ("hidden_size", "heads", "h_layers", "l_layers", "h_cycles", "l_cy
                "init_from")
 # Defaults of options added after some runs were made, so older runs read as what they were.
 LATER_DEFAULTS = {"pos_encodings": "rope", "absolute_positions": False, "rope_boxes": 0, "segment_gradient": "one_step", "maze_min_size": None, "maze_style": "carved", "maze_loops": 0.05, "canvas": 30}
+# Additions that are off: a recipe or the shared line names them only when some run used them.
+SWITCHED_OFF = {"absolute_positions": False, "rope_boxes": 0}
 KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum"},
              "maze": {"maze_size", "maze_min_size", "maze_style", "maze_loops", "canvas"},
              "arc": {"canvas", "augment"}}
@@ -78,8 +80,12 @@ def _recipe(options: dict[str, Any], shared: dict[str, Any]) -> str:
     """The options where this run differs from the others (all of them for a single run)."""
     parts = [f"{key.replace('_', '-')} {_shown(key, options.get(key))}" for key in RECIPE_KEYS
              if options.get(key) is not None and applies_to_kind(key, options.get("kind"))
-             and (key not in shared or options[key] != shared[key])]
+             and (key not in shared or options[key] != shared[key]) and not _off(key, options[key])]
     return ", ".join(parts) or "same"
+
+
+def _off(key: str, value: Any) -> bool:
+    return key in SWITCHED_OFF and value == SWITCHED_OFF[key]
 
 
 def _shown(key: str, value: Any) -> str:
@@ -92,7 +98,7 @@ def _shared_options(runs: list[RunSummary]) -> dict[str, Any]:
         return {}
     first = runs[0].options
     return {k: first.get(k) for k in RECIPE_KEYS if applies_to_kind(k, first.get("kind"))
-            and all(r.options.get(k) == first.get(k) for r in runs)}
+            and all(r.options.get(k) == first.get(k) for r in runs) and not _off(k, first.get(k))}
 
 
 def _minutes(value: float | None) -> str:
