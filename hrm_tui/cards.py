@@ -55,6 +55,7 @@ def _curve_table(log: list[dict[str, Any]], rows: int = 12) -> str:
 
 def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
     from hrm_tui.evaluation import percent as _percent
+    from hrm_tui.evaluation import repeats_text
 
     if not evaluation:
         return ("No accuracy measured yet. Measure it with `hrm eval KIND --weights DIR --json FILE` and "
@@ -73,7 +74,7 @@ def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
         if overlap:
             cells += [_percent(r["path_recall"]), _percent(r["path_precision"])]
         if repeats:
-            cells.append(" / ".join(str(r["repeats"][rule]) for rule in ("row", "column", "box")))
+            cells.append(repeats_text(r["repeats"], " / "))
         lines.append("| " + " | ".join(cells + [f"{r['mean_segments']:.1f}"]) + " |")
     if baseline:
         lines.append("\nall-path: the trivial answer that marks every open cell as path, scored the same way.")

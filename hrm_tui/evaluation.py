@@ -118,18 +118,26 @@ def sudoku_repeats(answers: list[np.ndarray]) -> dict[str, int]:
     """How many times the answers repeat a digit in a row, a column and a box: which rule a
     model has not learned shows here (RoPE alone, for one, cannot see boxes)."""
     from puzzles.sudoku import find_conflicts
+    from puzzles.sudoku.board import RULES
 
-    counts = {"row": 0, "column": 0, "box": 0}
+    counts = dict.fromkeys(RULES, 0)
     for answer in answers:
         for conflict in find_conflicts(answer):
             counts[conflict.rule] += 1
     return counts
 
 
+def repeats_text(repeats: dict[str, int], separator: str) -> str:
+    """Row, column and box repeats in that order, e.g. 19/21/216."""
+    from puzzles.sudoku.board import RULES
+
+    return separator.join(str(repeats[rule]) for rule in RULES)
+
+
 def maze_path_overlap(items: list[PuzzleItem], answers: list[np.ndarray]) -> dict[str, float]:
-    """Over the mazes with a known answer, the mean share of the true path the answers mark (recall) and of their marks on it
-    (precision): a model that fills dead ends but cannot choose between the two routes of a
-    loop marks the whole path and more."""
+    """Over the mazes with a known answer, the mean share of the true path the answers mark
+    (recall) and of their marks on it (precision): a model that fills dead ends but cannot
+    choose between the two routes of a loop marks the whole path and more."""
     from puzzles.maze.grid import PATH
 
     recall, precision = [], []
@@ -178,7 +186,7 @@ def print_results(kind: str, results: list[dict[str, Any]], model) -> None:
         table.add_column(column, justify="left" if column == "set" else "right", no_wrap=column != "set")
     for r in results:
         floor = (percent(r["baseline_exact_accuracy"]), percent(r["baseline_cell_accuracy"])) if baseline else ()
-        broken = ("/".join(str(r["repeats"][rule]) for rule in ("row", "column", "box")),) if repeats else ()
+        broken = (repeats_text(r["repeats"], "/"),) if repeats else ()
         table.add_row(r["set"], str(r["puzzles"]), percent(r["exact_accuracy"]), percent(r["cell_accuracy"]),
                       *floor, *broken, f"{r['mean_segments']:.1f}", f"{r['act_halt_segment']:.1f}", f"{r['seconds']:.1f}")
     captions = ["all-path: the trivial answer that marks every open cell as path"] if baseline else \

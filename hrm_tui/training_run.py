@@ -236,7 +236,7 @@ def _warm_start(model, source: Path, kind: str) -> None:
 
     donor = load_weights(source, expected_kind=kind)
     if donor.config.grid_shape != model.config.grid_shape and not size_free(donor.config):
-        raise UserError(f"--init-from {source}: its {donor.config.pos_encodings} positions tie it to a "
+        raise UserError(f"--init-from {source}: its {donor.config.positions} positions tie it to a "
                         f"{donor.config.grid_shape[0]}x{donor.config.grid_shape[1]} grid; this run's is "
                         f"{model.config.grid_shape[0]}x{model.config.grid_shape[1]}")
     arrays = model_arrays(donor)

@@ -83,8 +83,8 @@ class HRMConfig:
         if self.absolute_positions and self.pos_encodings not in ("rope", "rope2d"):
             problems.append("absolute_positions adds a table on top of RoPE; pos_encodings "
                             f"{self.pos_encodings!r} already is one")
-        if self.rope_boxes < 0 or (self.rope_boxes and (
-                self.pos_encodings != "rope2d" or self.grid_shape[0] % self.rope_boxes or self.grid_shape[1] % self.rope_boxes)):
+        if self.rope_boxes < 0 or self.rope_boxes and (
+                self.pos_encodings != "rope2d" or any(side % self.rope_boxes for side in self.grid_shape)):
             problems.append(f"rope_boxes {self.rope_boxes} needs 2-D RoPE on a grid of whole boxes, "
                             f"not {self.pos_encodings} on {self.grid_shape[0]}x{self.grid_shape[1]}")
         if self.segment_gradient not in SEGMENT_GRADIENTS:
@@ -95,6 +95,12 @@ class HRMConfig:
             problems.append("puzzle_emb_ndim must be >= 0")
         if problems:
             raise ModelError("invalid model config: " + "; ".join(problems))
+
+    @property
+    def positions(self) -> str:
+        """The position encoding as messages name it, e.g. "rope2d with 3x3 boxes"."""
+        boxes = f" with {self.rope_boxes}x{self.rope_boxes} boxes" if self.rope_boxes else ""
+        return self.pos_encodings + boxes + (" + absolute table" if self.absolute_positions else "")
 
     @property
     def head_dim(self) -> int:

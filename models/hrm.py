@@ -158,7 +158,7 @@ def on_grid(model: HRM, rows: int, cols: int) -> HRM:
     if (rows, cols) == tuple(cfg.grid_shape):
         return model
     if not size_free(cfg):
-        raise ModelError(f"a model with {cfg.pos_encodings} positions runs only on its "
+        raise ModelError(f"a model with {cfg.positions} positions runs only on its "
                          f"{cfg.grid_shape[0]}x{cfg.grid_shape[1]} grid")
     resized = HRM(dataclasses.replace(cfg, seq_len=rows * cols, grid_shape=(rows, cols)))
     resized.update(model.parameters())

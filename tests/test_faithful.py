@@ -130,7 +130,7 @@ def test_box_rope_singles_out_the_cells_own_box():
     the offsets inside a box are at most 2 and to any other box at least 7, so one offset range
     means "same box". Such a model is tied to its grid, as is one with an absolute table."""
     from models.errors import ModelError
-    from models.hrm import size_free
+    from models.hrm import on_grid, size_free
     from models.layers import grid_rope_tables
 
     boxed_cos, _ = grid_rope_tables(9, 9, 1, 16, 10000.0, 3)
@@ -140,6 +140,8 @@ def test_box_rope_singles_out_the_cells_own_box():
         stretched = 1 + (r + 6 * (r // 3)) * 27 + c + 6 * (c // 3)
         np.testing.assert_allclose(np.array(boxed_cos[1 + cell]), np.array(plain_cos[stretched]), atol=1e-6)
     assert not size_free(CONFIGS["boxed-grid-rope-absolute"]) and size_free(CONFIGS["grid-rope"])
+    with pytest.raises(ModelError, match="rope2d with 3x3 boxes \\+ absolute table positions runs only on its 6x6"):
+        on_grid(_randomised_model(CONFIGS["boxed-grid-rope-absolute"]), 9, 9)
     for bad in ({"pos_encodings": "rope"}, {"grid_shape": (8, 8), "seq_len": 64}):
         with pytest.raises(ModelError, match="rope_boxes"):
             HRMConfig(**{"pos_encodings": "rope2d", "rope_boxes": 3, **bad})
