@@ -82,17 +82,16 @@ def sets_for(kind: str, file: Path | None, levels: str, sizes: str, count: int,
 
 
 def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segments: int | None,
-                  stop_at_halt: bool) -> list[dict[str, Any]]:
-    from hrm_tui.solving import decode_prediction, encode_items, model_for_items, run_model
+                  stop_at_halt: bool, views: int = 1) -> list[dict[str, Any]]:
+    from hrm_tui.solving import answer_items, model_for_items
     from puzzles.maze import every_open_cell_path
 
     results = []
     for name, items in sets.items():
         start = time.perf_counter()
         runner = model_for_items(kind, model, items)
-        tokens = encode_items(kind, items, runner.config.seq_len)
-        preds, used, halted = run_model(runner, tokens, max_segments, stop_at_halt)
-        answers = [decode_prediction(kind, preds[i], item) for i, item in enumerate(items)]
+        found = answer_items(kind, runner, items, max_segments, stop_at_halt, views)
+        answers, used, halted = found.predictions, found.segments, found.halted_at
         exact, cells = _score(kind, items, answers)
         results.append({
             "set": name,
@@ -101,6 +100,8 @@ def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segme
             "cell_accuracy": cells,
             "mean_segments": float(np.mean(used)),
             "act_halt_segment": float(np.mean(np.where(halted > 0, halted, used))),
+            "views": views,
+            "mean_views_run": float(np.mean(found.views_run)),
             "seconds": round(time.perf_counter() - start, 2),
         })
         if kind == "sudoku":
@@ -196,6 +197,9 @@ def print_results(kind: str, results: list[dict[str, Any]], model) -> None:
     if moved:
         captions.append(f"trained on a {cfg.grid_shape[0]}x{cfg.grid_shape[1]} canvas; 2-D RoPE runs it on "
                         f"larger ones: {', '.join(moved)}")
+    if any(r.get("views", 1) > 1 for r in results):
+        captions.append(f"up to {results[0]['views']} symmetric views per puzzle until an answer follows the rules; "
+                        "views run on average: " + ", ".join(f"{r['set']} {r['mean_views_run']:.2f}" for r in results))
     table.caption = "; ".join(captions) or None
     Console().print(table)
 

@@ -183,13 +183,97 @@ def verify(kind: str, item: PuzzleItem, prediction: np.ndarray):
 
 
 def run_model(model, tokens: np.ndarray, max_segments: int | None, stop_at_halt: bool,
-              batch_size: int = 256, on_progress: Callable[[int], None] | None = None):
+              batch_size: int = 256, on_progress: Callable[[int], None] | None = None, settled=None):
     """Final tokens, segments used and ACT's halting segment for every row. Puzzles stream
     through `batch_size` slots; a slot whose puzzle is done takes the next one."""
     from models.act import solve_dynamic
 
     return solve_dynamic(model, tokens, slots=batch_size, max_segments=max_segments,
-                         stop_at_halt=stop_at_halt, on_progress=on_progress)
+                         stop_at_halt=stop_at_halt, on_progress=on_progress, settled=settled)
+
+
+# Views tried per puzzle unless --views says otherwise: a Sudoku answer is checked by the
+# rules, so views cost only for puzzles the first run gets wrong; see the cards for figures.
+DEFAULT_VIEWS = {"sudoku": 8, "maze": 1}
+
+
+def views_for(kind: str, views: int | None) -> int:
+    """The views to try: `views` when given (checked), else the kind's default."""
+    from puzzles.views import MAX_VIEWS
+
+    if views is None:
+        return DEFAULT_VIEWS[kind]
+    if not 1 <= views <= MAX_VIEWS[kind]:
+        raise UserError(f"--views must be between 1 and {MAX_VIEWS[kind]} for {kind}, got {views}")
+    return views
+
+
+@dataclass
+class Answers:
+    """Per puzzle: the chosen answer in the puzzle's frame, the segments and ACT halting
+    segment of the run that gave it, which view gave it and how many views were run."""
+
+    predictions: list[np.ndarray]
+    segments: np.ndarray
+    halted_at: np.ndarray
+    view: np.ndarray
+    views_run: np.ndarray
+
+
+def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | None, stop_at_halt: bool,
+                 views: int = 1, batch_size: int = 256, first_view: int = 0) -> Answers:
+    """Answer every puzzle, trying up to `views` symmetric views of it (`puzzles.views`).
+
+    Views run in rounds: round k answers view k of the puzzles still open, so a puzzle whose
+    Sudoku answer follows the rules costs one run, and only the rest pay for more. With more
+    than one view a Sudoku run also stops at the first segment whose answer follows the
+    rules (`views=1` keeps the reference protocol of a fixed number of segments). Among
+    rule-abiding answers the lowest rank wins (a maze's fewest steps); a puzzle with none
+    keeps the answer of its first view. `first_view` skips views already tried elsewhere
+    (the single-puzzle trace runs view 0 itself)."""
+    from puzzles.errors import PuzzleError
+    from puzzles.views import FINAL_WHEN_VALID, rank
+    from puzzles.views import views as views_of
+
+    try:
+        chosen_views = views_of(kind, views)[first_view:]
+    except PuzzleError as exc:
+        raise UserError(str(exc)) from None
+    runner = model_for_items(kind, model, items)
+    n = len(items)
+    answers = Answers([None] * n, np.zeros(n, np.int32), np.zeros(n, np.int32), np.full(n, first_view, np.int32),
+                      np.zeros(n, np.int32))
+    best: list[int | None] = [None] * n
+    open_items = list(range(n))
+    for view in chosen_views:
+        if not open_items:
+            break
+        seen = [PuzzleItem(view.apply(items[i].puzzle)) for i in open_items]
+        settled = _rules_met(kind, seen) if views > 1 and FINAL_WHEN_VALID[kind] else None
+        preds, used, halted = run_model(runner, encode_items(kind, seen, runner.config.seq_len), max_segments,
+                                        stop_at_halt, batch_size, settled=settled)
+        for row, i in enumerate(open_items):
+            answer = view.invert(decode_prediction(kind, preds[row], seen[row]))
+            cost = rank(kind, items[i].puzzle, answer)
+            answers.views_run[i] += 1
+            if answers.predictions[i] is None or (cost is not None and (best[i] is None or cost < best[i])):
+                answers.predictions[i], best[i] = answer, cost
+                answers.segments[i], answers.halted_at[i], answers.view[i] = used[row], halted[row], view.index
+        open_items = [i for i in open_items if best[i] is None or not FINAL_WHEN_VALID[kind]]
+    return answers
+
+
+def _rules_met(kind: str, items: list[PuzzleItem]):
+    """For `solve_dynamic`: which rows' current Sudoku answers follow the rules (the views
+    are applied to the puzzles, so the check is in the view's frame)."""
+    from puzzles import sudoku
+
+    puzzles = np.stack([item.puzzle for item in items])
+
+    def settled(rows: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+        return sudoku.solved_mask(puzzles[rows], np.stack([sudoku.decode(t) for t in tokens]))
+
+    return settled
 
 
 def format_prediction(kind: str, prediction: np.ndarray) -> Any:
@@ -200,14 +284,16 @@ def format_prediction(kind: str, prediction: np.ndarray) -> Any:
     return maze.format_maze(prediction).split("\n")
 
 
-def result_record(kind: str, index: int, item: PuzzleItem, prediction: np.ndarray, segments: int,
-                  halted_at: int) -> dict[str, Any]:
+def result_record(kind: str, index: int, item: PuzzleItem, answers: Answers) -> dict[str, Any]:
+    prediction = answers.predictions[index]
     verdict = verify(kind, item, prediction)
     record: dict[str, Any] = {
         "index": index,
         "prediction": format_prediction(kind, prediction),
-        "segments": int(segments),
-        "act_halted_at": int(halted_at) or None,
+        "segments": int(answers.segments[index]),
+        "act_halted_at": int(answers.halted_at[index]) or None,
+        "view": int(answers.view[index]),
+        "views_run": int(answers.views_run[index]),
         "solved": bool(verdict.ok),
         "verdict": verdict.message,
     }

@@ -204,7 +204,9 @@ def trace(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None 
 
 def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None = None,
                   slots: int = 64, max_segments: int | None = None, stop_at_halt: bool = True,
-                  on_progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  on_progress: Callable[[int], None] | None = None,
+                  settled: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Solve N puzzles with `slots` batch rows in flight: when a row halts, its puzzle's answer
     is taken and the row starts the next puzzle, so no row idles until the slowest puzzle of a
     fixed batch is done (the reference code runs every puzzle for the maximum segments).
@@ -215,6 +217,8 @@ def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray
     every puzzle runs `max_segments`. Returns (predictions (N, S) int32, segments run (N,),
     ACT's halting segment (N,), 0 where it did not halt). `on_progress(k)` reports k more
     puzzles finished. When the queue is empty the batch halves as rows fall idle.
+    `settled(puzzles, tokens)` may end rows early: True where the answer so far is final
+    (the caller knows the rules; a Sudoku answer that follows them cannot improve).
     """
     cfg = model.config
     inputs, puzzle_identifiers, max_segments = _prepare(model, inputs, puzzle_identifiers, max_segments)
@@ -251,6 +255,8 @@ def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray
         done = active & (segments >= max_segments)
         if stop_at_halt:
             done |= halts
+        if settled is not None and active.any():
+            done[active] |= settled(puzzle[active], tokens[active])
         predictions[puzzle[done]] = tokens[done]
         used[puzzle[done]] = segments[done]
         puzzle[done] = -1

@@ -29,6 +29,8 @@ def evaluate(
     stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments."),
     split: str = typer.Option("evaluation", help="ARC: split of ARC-AGI-1 to score."),
     limit: Optional[int] = typer.Option(None, help="ARC: score only the first N tasks of the split."),
+    views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
+                                                   "the rules [default: sudoku 8, maze 1]; 1 is one plain run."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
 ) -> None:
     """Measure exact accuracy; every figure on a weights card comes from this command."""
@@ -40,6 +42,8 @@ def evaluate(
         from hrm_tui.solving import check_output_file
 
         check_output_file(json_out, "--json")
+    if kind.value == "arc" and views is not None:
+        raise UserError("--views is for sudoku and maze; ARC answers already vote over augmented copies")
     if kind.value == "arc":
         from hrm_tui.arc_solving import eval_arc_cli
 
@@ -54,11 +58,14 @@ def evaluate(
     if sizes is None and kind.value == "maze" and file is None:  # the defaults depend on the canvas
         model = load_model(kind.value, weights)
         sizes = default_maze_sizes(model.config)
-    flags = _set_flags(kind.value, file, levels, sizes, count, max_segments, stop_at_halt)
+    from hrm_tui.solving import views_for
+
+    views = views_for(kind.value, views)
+    flags = _set_flags(kind.value, file, levels, sizes, count, max_segments, stop_at_halt, views)
     sets = sets_for(kind.value, file, levels, sizes or "", count, seed)  # bad names fail before loading
     if model is None:
         model = load_model(kind.value, weights)
-    results = evaluate_sets(kind.value, model, sets, max_segments, stop_at_halt)
+    results = evaluate_sets(kind.value, model, sets, max_segments, stop_at_halt, views)
     print_results(kind.value, results, model)
     if json_out:
         from models.checkpoint import atomic_write_text
@@ -66,14 +73,15 @@ def evaluate(
         try:
             atomic_write_text(json_out, json.dumps({"kind": kind.value, "weights": str(weights or "shipped"),
                                                     "max_segments": max_segments or model.config.halt_max_steps,
-                                                    "stop_at_halt": stop_at_halt, "seed": seed, "flags": flags,
+                                                    "stop_at_halt": stop_at_halt, "views": views, "seed": seed, "flags": flags,
                                                     "results": results},
                                                    indent=2) + "\n")
         except OSError as exc:
             raise UserError(f"cannot write {json_out}: {exc.strerror or exc} (the results are printed above)") from None
 
 
-def _set_flags(kind: str, file, levels: str, sizes: str | None, count: int, max_segments, stop_at_halt: bool) -> str:
+def _set_flags(kind: str, file, levels: str, sizes: str | None, count: int, max_segments, stop_at_halt: bool,
+               views: int) -> str:
     """The options beyond --weights and --seed that chose these sets, so a card can print a
     command that reproduces them exactly."""
     parts = [f"--file {file}"] if file is not None else []
@@ -87,4 +95,5 @@ def _set_flags(kind: str, file, levels: str, sizes: str | None, count: int, max_
         parts.append(f"--max-segments {max_segments}")
     if stop_at_halt:
         parts.append("--stop-at-halt")
+    parts.append(f"--views {views}")  # always: the default may change, a card's command must not
     return " ".join(parts)

@@ -26,6 +26,8 @@ def solve(
     weights: Optional[Path] = typer.Option(None, help="Weights directory [default: the shipped weights for KIND]."),
     max_segments: Optional[int] = typer.Option(None, help="ACT segments to run [default: the model's halt_max_steps]."),
     stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments (reference evaluation)."),
+    views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
+                                                   "the rules [default: sudoku 8, maze 1]; 1 is one plain run."),
     batch_size: int = typer.Option(256, help="Puzzles per forward pass in batch mode."),
     record: Optional[Path] = typer.Option(None, help="Write the animation of the solve (asciinema .cast or .svg)."),
 ) -> None:
@@ -41,20 +43,25 @@ def solve(
 
         check_output_file(record, "--record")
     kind_name = kind.value
+    if kind_name == "arc" and views is not None:
+        raise UserError("--views is for sudoku and maze; ARC answers already vote over augmented copies")
     if kind_name == "arc":
         from hrm_tui.arc_solving import solve_arc_cli
 
         solve_arc_cli(puzzle, file, jsonl, weights, max_segments)
         return
+    from hrm_tui.solving import views_for
+
+    views = views_for(kind_name, views)
     items = _collect_items(kind_name, puzzle, file)
     from hrm_tui.model_store import load_model
 
     model = load_model(kind_name, weights)
     if jsonl:
-        _solve_batch(kind_name, items, model, max_segments, stop_at_halt, batch_size)
+        _solve_batch(kind_name, items, model, max_segments, stop_at_halt, views, batch_size)
     else:
         for number, item in enumerate(items, start=1):
-            _solve_one(kind_name, item, model, max_segments, stop_at_halt, record if number == 1 else None)
+            _solve_one(kind_name, item, model, max_segments, stop_at_halt, views, record if number == 1 else None)
 
 
 def _collect_items(kind: str, puzzle: Optional[str], file: Optional[Path]):
@@ -77,20 +84,17 @@ def _collect_items(kind: str, puzzle: Optional[str], file: Optional[Path]):
     return [item]
 
 
-def _solve_batch(kind, items, model, max_segments, stop_at_halt, batch_size) -> None:
-    from hrm_tui.solving import decode_prediction, encode_items, model_for_items, result_record, run_model
+def _solve_batch(kind, items, model, max_segments, stop_at_halt, views, batch_size) -> None:
+    from hrm_tui.solving import answer_items, result_record
 
-    model = model_for_items(kind, model, items)
-    tokens = encode_items(kind, items, model.config.seq_len)
-    preds, used, halted = run_model(model, tokens, max_segments, stop_at_halt, batch_size)
+    answers = answer_items(kind, model, items, max_segments, stop_at_halt, views, batch_size)
     out = sys.stdout
     for index, item in enumerate(items):
-        prediction = decode_prediction(kind, preds[index], item)
-        out.write(json.dumps(result_record(kind, index, item, prediction, used[index], halted[index])) + "\n")
+        out.write(json.dumps(result_record(kind, index, item, answers)) + "\n")
     out.flush()
 
 
-def _solve_one(kind, item, model, max_segments, stop_at_halt, record_path) -> None:
+def _solve_one(kind, item, model, max_segments, stop_at_halt, views, record_path) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -126,6 +130,7 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, record_path) -> No
             break
     console.print(_render(kind, item.puzzle), highlight=False)
     console.print(table)
+    final = _other_views(kind, item, model, max_segments, stop_at_halt, views, final, console)
     verdict = verify(kind, item, final)
     console.print(_render(kind, final), highlight=False)
     console.print(f"[bold {'green' if verdict.ok else 'red'}]{verdict.message}[/]")
@@ -134,6 +139,25 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, record_path) -> No
 
         write_recording(records, kind, item.puzzle, record_path)
         console.print(f"recorded {len(records)} segments to {record_path}")
+
+
+def _other_views(kind, item, model, max_segments, stop_at_halt, views, final, console):
+    """The traced run's answer, or a better one from the puzzle's other symmetric views when
+    that answer breaks the rules (or, for mazes, a route with fewer steps may exist)."""
+    from hrm_tui.solving import answer_items
+    from puzzles.views import FINAL_WHEN_VALID, rank
+
+    first = rank(kind, item.puzzle, final)
+    if views < 2 or (first is not None and FINAL_WHEN_VALID[kind]):
+        return final
+    answers = answer_items(kind, model, [item], max_segments, stop_at_halt, views, first_view=1)
+    other = rank(kind, item.puzzle, answers.predictions[0])
+    if other is None or (first is not None and other >= first):
+        console.print(f"views 2-{views} (symmetric copies of the puzzle) gave no better answer")
+        return final
+    console.print(f"view {answers.view[0] + 1} of {views} (a symmetric copy of the puzzle) gives an answer "
+                  "that follows the rules" + ("" if first is None else f" in {other} steps instead of {first}"))
+    return answers.predictions[0]
 
 
 def _render(kind: str, grid) -> str:

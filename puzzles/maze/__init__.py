@@ -7,7 +7,7 @@ Submodules: `grid` (format and tokens), `bfs`, `paths` (shortest paths and the v
 from puzzles.maze.augment import augment, invert_view, view
 from puzzles.maze.generate import SETTINGS, MazeSpec, default_min_path, generate, generate_spec, make_batch
 from puzzles.maze.grid import CANVAS, VOCAB_SIZE, check_reachable, decode, encode, format_maze, parse, read_file
-from puzzles.maze.paths import check_solution, every_open_cell_path, shortest_length, solve
+from puzzles.maze.paths import check_route, check_solution, every_open_cell_path, shortest_length, solve
 
 SEQ_LEN = CANVAS * CANVAS
 
@@ -19,6 +19,7 @@ __all__ = [
     "MazeSpec",
     "augment",
     "check_reachable",
+    "check_route",
     "check_solution",
     "decode",
     "default_min_path",

@@ -54,24 +54,34 @@ def _walk(candidate: np.ndarray, start: tuple[int, int]) -> tuple[int, int] | st
         previous, cell = cell, onward[0]
 
 
-def check_solution(maze: np.ndarray, candidate: np.ndarray) -> Verdict:
-    """Whether `candidate` is `maze` with one shortest S->G path marked and nothing else changed."""
+def check_route(maze: np.ndarray, candidate: np.ndarray) -> tuple[Verdict, int]:
+    """Whether `candidate` is `maze` with one S->G path marked and nothing else changed, and
+    that path's steps (0 when it is not). The rules alone decide: no shortest path is
+    computed, so choosing between answers by their steps does not solve the maze."""
     maze, candidate = _unmarked(np.asarray(maze)), np.asarray(candidate)
     if candidate.shape != maze.shape:
         size, wanted = ("x".join(map(str, g.shape)) for g in (candidate, maze))
-        return Verdict(False, f"prediction is {size}, maze is {wanted}")
+        return Verdict(False, f"prediction is {size}, maze is {wanted}"), 0
     allowed = (candidate == maze) | ((maze == OPEN) & (candidate == PATH))
     if not allowed.all():
         bad = tuple(int(v) for v in np.argwhere(~allowed)[0])
-        return Verdict(False, f"cell {cell_name(bad)} changes the maze")
+        return Verdict(False, f"cell {cell_name(bad)} changes the maze"), 0
     walk = _walk(candidate, endpoint(maze, START))
     if isinstance(walk, str):
-        return Verdict(False, walk)
+        return Verdict(False, walk), 0
     steps, on_path = walk
     marked = int(np.count_nonzero(candidate == PATH))
     if marked > on_path:
-        return Verdict(False, f"{marked - on_path} marked cells are off the S-G path")
-    shortest = shortest_length(maze)
+        return Verdict(False, f"{marked - on_path} marked cells are off the S-G path"), 0
+    return SOLVED, steps
+
+
+def check_solution(maze: np.ndarray, candidate: np.ndarray) -> Verdict:
+    """Whether `candidate` is `maze` with one shortest S->G path marked and nothing else changed."""
+    verdict, steps = check_route(maze, candidate)
+    if not verdict:
+        return verdict
+    shortest = shortest_length(_unmarked(np.asarray(maze)))
     if steps > shortest:
         return Verdict(False, f"path takes {steps} steps, shortest is {shortest}")
     return SOLVED

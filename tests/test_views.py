@@ -1,0 +1,118 @@
+"""Symmetric views (inference-time scaling): the views are symmetries that invert exactly,
+answers are ranked by the rules alone, and `answer_items` keeps the best answer a view gives,
+through the library, the shipped model and the real CLI."""
+
+import json
+
+import numpy as np
+import pytest
+
+from puzzles import maze, sudoku
+from puzzles.errors import PuzzleError
+from puzzles.views import MAX_VIEWS, rank, views
+
+PUZZLE = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+SOLUTION = "483921657967345821251876493548132976729564138136798245372689514814253769695417382"
+# A maze with one loop: the route over the top takes 2 steps, the one round the bottom 6.
+LOOP = "\n".join(["#####", "#S G#", "# # #", "#   #", "#####"])
+SHORT = "\n".join(["#####", "#SoG#", "# # #", "#   #", "#####"])
+DETOUR = "\n".join(["#####", "#S G#", "#o#o#", "#ooo#", "#####"])
+
+
+@pytest.mark.parametrize("kind", ["sudoku", "maze"])
+def test_every_view_maps_a_solved_puzzle_to_a_solved_puzzle_and_back(kind):
+    if kind == "sudoku":
+        puzzle, solution, check = sudoku.parse(PUZZLE), sudoku.parse(SOLUTION), sudoku.check_solution
+    else:
+        puzzle, solution = maze.generate(np.random.default_rng(3), 9, 13)
+        check = maze.check_solution
+    shown = views(kind, MAX_VIEWS[kind])
+    assert [view.index for view in shown] == list(range(MAX_VIEWS[kind]))
+    assert (shown[0].apply(puzzle) == puzzle).all()
+    seen = set()
+    for view in shown:
+        assert check(view.apply(puzzle), view.apply(solution)).ok
+        assert (view.invert(view.apply(solution)) == solution).all()
+        seen.add(view.apply(puzzle).tobytes())
+    assert len(seen) == len(shown)  # different copies, not one view repeated
+
+
+def test_views_are_the_same_on_every_call():
+    board = sudoku.parse(PUZZLE)
+    first, again = views("sudoku", 5), views("sudoku", 5)
+    assert all((a.apply(board) == b.apply(board)).all() for a, b in zip(first, again))
+
+
+@pytest.mark.parametrize(("kind", "count"), [("sudoku", 0), ("sudoku", 65), ("maze", 9), ("arc", 2)])
+def test_view_counts_out_of_range_are_refused(kind, count):
+    with pytest.raises(PuzzleError):
+        views(kind, count)
+
+
+def test_rank_uses_the_rules_only():
+    puzzle, solution = sudoku.parse(PUZZLE), sudoku.parse(SOLUTION)
+    assert rank("sudoku", puzzle, solution) == 0
+    broken = solution.copy()
+    broken[[1, 2]] = broken[[2, 1]]
+    assert rank("sudoku", puzzle, broken) is None
+    grid = maze.parse(LOOP)
+    # Both routes follow the rules; the ranks say which is shorter without a BFS.
+    assert rank("maze", grid, maze.parse(SHORT)) == 2
+    assert rank("maze", grid, maze.parse(DETOUR)) == 6
+    assert rank("maze", grid, grid) is None  # no route marked
+    assert maze.check_route(grid, maze.parse(DETOUR))[0].ok and not maze.check_solution(grid, maze.parse(DETOUR)).ok
+
+
+def test_more_views_solve_more_medium_puzzles_with_the_shipped_model():
+    """The shipped Sudoku model on 12 medium puzzles: every answer a later view gives follows the
+    rules, views never lose a puzzle the plain run solved, and they win at least one."""
+    from hrm_tui.data_sources import sudoku_level_set
+    from hrm_tui.model_store import load_model
+    from hrm_tui.solving import PuzzleItem, answer_items
+
+    puzzles, solutions = sudoku_level_set("medium", 12, 1234)
+    items = [PuzzleItem(p, s) for p, s in zip(puzzles, solutions)]
+    model = load_model("sudoku")
+    plain = answer_items("sudoku", model, items, 8, False, views=1)
+    more = answer_items("sudoku", model, items, 8, False, views=8)
+    plain_right = [bool((a == s).all()) for a, s in zip(plain.predictions, solutions)]
+    more_right = [bool((a == s).all()) for a, s in zip(more.predictions, solutions)]
+    assert (plain.views_run == 1).all() and (plain.view == 0).all()
+    assert all(m or not p for p, m in zip(plain_right, more_right))
+    assert sum(more_right) > sum(plain_right)
+    for answer, puzzle, view, tried in zip(more.predictions, puzzles, more.view, more.views_run):
+        assert 1 <= tried <= 8 and view < tried
+        if view > 0:
+            assert sudoku.check_solution(puzzle, answer).ok
+    # Puzzles solved at view 0 stop there, and stop at the segment their answer follows the rules.
+    assert all(tried == 1 for tried, right in zip(more.views_run, plain_right) if right)
+
+
+def test_batch_solve_reports_views_and_refuses_bad_counts(tmp_path):
+    from test_reliability_support import hrm
+
+    puzzles = tmp_path / "puzzles.txt"
+    puzzles.write_text(f"{PUZZLE},{SOLUTION}\n")
+    result = hrm("solve", "sudoku", "--file", puzzles, "--jsonl", "--views", 4)
+    assert result.returncode == 0, result.stderr
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert 0 <= record["view"] < record["views_run"] <= 4
+    assert record["correct"] == record["solved"]
+    for args, message in [(("sudoku", "--file", puzzles, "--views", 0), "--views must be between 1 and 64"),
+                          (("maze", "--file", puzzles, "--views", 9), "--views must be between 1 and 8"),
+                          (("arc", "--file", puzzles, "--views", 2), "--views is for sudoku and maze")]:
+        refused = hrm("solve", *args)
+        assert refused.returncode != 0 and message in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_eval_records_views_in_its_json_and_command(tmp_path):
+    from test_reliability_support import hrm
+
+    out = tmp_path / "eval.json"
+    result = hrm("eval", "sudoku", "--levels", "easy", "--count", 4, "--views", 3, "--json", out)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["views"] == 3 and "--views 3" in data["flags"]
+    (easy,) = data["results"]
+    assert easy["views"] == 3 and 1 <= easy["mean_views_run"] <= 3
+    assert "symmetric views" in result.stdout
