@@ -184,7 +184,8 @@ def print_results(kind: str, results: list[dict[str, Any]], model) -> None:
     columns = ("set", "puzzles", "exact", "cell\nacc") + (("all-path\nexact", "all-path\ncells") if baseline else ()) \
         + (("repeats\nr/c/b",) if repeats else ()) + ("segments", "ACT\nhalt", "time\ns")
     for column in columns:
-        table.add_column(column, justify="left" if column == "set" else "right", no_wrap=column != "set")
+        table.add_column(column, justify="left" if column == "set" else "right", no_wrap=column != "set",
+                         min_width=5 if column == "set" else None)  # "15x15" whole in 80 columns
     for r in results:
         floor = (percent(r["baseline_exact_accuracy"]), percent(r["baseline_cell_accuracy"])) if baseline else ()
         broken = (repeats_text(r["repeats"], "/"),) if repeats else ()

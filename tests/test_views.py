@@ -86,6 +86,15 @@ def test_more_views_solve_more_medium_puzzles_with_the_shipped_model():
             assert sudoku.check_solution(puzzle, answer).ok
     # Puzzles solved at view 0 stop there, and stop at the segment their answer follows the rules.
     assert all(tried == 1 for tried, right in zip(more.views_run, plain_right) if right)
+    # `hrm solve PUZZLE` traces view 0, then says which view answered by the rules.
+    from test_reliability_support import hrm
+
+    won = next(i for i, (p, m) in enumerate(zip(plain_right, more_right)) if m and not p)
+    single = hrm("solve", "sudoku", sudoku.format_line(puzzles[won]), "--max-segments", 8, "--views", 8)
+    assert single.returncode == 0, single.stderr
+    assert "ACT segments" in single.stdout
+    assert f"view {more.view[won] + 1} of 8 (a symmetric copy of the puzzle) gives an answer" in single.stdout
+    assert single.stdout.rstrip().endswith("solved")
 
 
 def test_batch_solve_reports_views_and_refuses_bad_counts(tmp_path):
