@@ -64,9 +64,11 @@ def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
     baseline = all("baseline_exact_accuracy" in r for r in results)
     overlap = all("path_recall" in r for r in results)
     repeats = all("repeats" in r for r in results)
+    views = evaluation.get("views", 1)
     header = "| set | puzzles | exact | cell acc |" + (" all-path exact | all-path cells |" if baseline else "") \
-        + (" path found | marks on path |" if overlap else "") + (" repeats row / col / box |" if repeats else "")
-    lines = [header + " mean segments |", "|---|" + "---:|" * (header.count("|") - 1)]
+        + (" path found | marks on path |" if overlap else "") + (" repeats row / col / box |" if repeats else "") \
+        + (" views run |" if views > 1 else "") + " mean segments |"
+    lines = [header, "|---|" + "---:|" * (header.count("|") - 2)]
     for r in results:
         cells = [r["set"], str(r["puzzles"]), _percent(r["exact_accuracy"]), _percent(r.get("cell_accuracy"))]
         if baseline:
@@ -75,6 +77,8 @@ def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
             cells += [_percent(r["path_recall"]), _percent(r["path_precision"])]
         if repeats:
             cells.append(repeats_text(r["repeats"], " / "))
+        if views > 1:
+            cells.append(f"{r['mean_views_run']:.2f}")
         lines.append("| " + " | ".join(cells + [f"{r['mean_segments']:.1f}"]) + " |")
     if baseline:
         lines.append("\nall-path: the trivial answer that marks every open cell as path, scored the same way.")
@@ -82,6 +86,9 @@ def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
         lines.append("\npath found: share of the true path marked; marks on path: share of the marks on it.")
     if repeats:
         lines.append("\nrepeats: how often the answers repeat a digit in a row, column or box.")
+    if views > 1:
+        lines.append(f"\nviews run: symmetric copies answered per puzzle on average, of up to {views}, until an "
+                     "answer followed the rules (docs/views.md); mean segments: of the run that gave the answer.")
     command = evaluation.get("command") or " ".join(filter(None, [
         f"hrm eval {evaluation['kind']} --weights {out_dir} --seed {evaluation['seed']}", evaluation.get("flags")]))
     return "\n".join(lines) + f"\n\nMeasured with:\n\n```\n{command}\n```\n"

@@ -63,6 +63,23 @@ def test_tiny_model_beats_chance_on_blank_cells(tiny_weights):
     assert "repeats" in result.stdout
 
 
+def test_card_carries_the_evaluation_with_its_views(tiny_weights, tmp_path):
+    """An evaluation with several views puts a 'views run' column and the exact command,
+    --views included, on the card."""
+    evaluation = tmp_path / "eval.json"
+    measured = hrm("eval", "sudoku", "--weights", tiny_weights / "weights", "--levels", "easy", "--count", 5,
+                   "--views", 4, "--json", evaluation)
+    assert measured.returncode == 0, measured.stderr
+    out = tmp_path / "weights"
+    exported = hrm("export", tiny_weights / "run", "--out", out, "--eval", evaluation)
+    assert exported.returncode == 0, exported.stderr
+    card = (out / "card.md").read_text()
+    (easy,) = json.loads(evaluation.read_text())["results"]
+    assert "| set | puzzles | exact | cell acc | repeats row / col / box | views run | mean segments |" in card
+    assert f"| {easy['mean_views_run']:.2f} | {easy['mean_segments']:.1f} |" in card
+    assert f"hrm eval sudoku --weights {out} --seed 1234 --levels easy --count 5 --views 4" in card
+
+
 def test_repeats_count_the_rule_each_wrong_digit_breaks():
     from hrm_tui.evaluation import sudoku_repeats
 
