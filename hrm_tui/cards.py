@@ -134,7 +134,13 @@ def _comparison_section(run_dir: Path, compare: list[Path], out_dir: Path) -> st
 
 
 def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None,
-               notes_file: Path | None = None, compare: list[Path] | None = None) -> Path:
+               notes_file: Path | None = None, compare: list[Path] | None = None,
+               max_segments: int | None = None) -> Path:
+    """Write a weights directory from a run's latest checkpoint. `max_segments` changes only
+    how many ACT segments the exported model runs by default (a model may solve more with
+    more segments than it trained with); the card says it was trained with fewer."""
+    import dataclasses
+
     from models.checkpoint import RunDir, load_run_model, save_weights
     from models.hrm import count_parameters
 
@@ -147,12 +153,19 @@ def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None
     log = run.read_log()
     options = json.loads((Path(run_dir) / "options.json").read_text()) if (Path(run_dir) / "options.json").is_file() else {}
     evaluation = json.loads(Path(evaluation_file).read_text()) if evaluation_file else None
+    trained_segments = model.config.halt_max_steps
+    if max_segments is not None:
+        model.config = dataclasses.replace(model.config, halt_max_steps=max_segments)
     cfg = model.config
+    segments_words = f"up to {cfg.halt_max_steps} ACT segments" + (
+        f" (trained with up to {trained_segments}; exported with `--max-segments {cfg.halt_max_steps}`)"
+        if cfg.halt_max_steps != trained_segments else "")
     tta = time_to_accuracy(log)
     metrics = {
         "kind": cfg.puzzle_kind,
         "parameters": count_parameters(model),
         "steps": state["step"],
+        "trained_max_segments": trained_segments,
         "wall_minutes": round(state.get("elapsed", 0) / 60, 1),
         "time_to_eval_exact": tta,
         "last_log": log[-1] if log else None,
@@ -170,7 +183,7 @@ Made by `hrm train` from this repository; exported from run `{Path(run_dir).name
 
 ## Model
 HRM, d {cfg.hidden_size}, {cfg.num_heads} heads, {cfg.H_layers} H + {cfg.L_layers} L layers,
-{cfg.H_cycles}x{cfg.L_cycles} cycles, up to {cfg.halt_max_steps} ACT segments, {cfg.loss_type} loss,
+{cfg.H_cycles}x{cfg.L_cycles} cycles, {segments_words}, {cfg.loss_type} loss,
 {GRADIENT_WORDS[cfg.segment_gradient]},
 {POSITION_WORDS[cfg.pos_encodings]}{f' with {cfg.rope_boxes}x{cfg.rope_boxes} boxes' if cfg.rope_boxes else ''}{' + learned absolute positions' if cfg.absolute_positions else ''},
 vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-embedding position):

@@ -65,16 +65,24 @@ def test_tiny_model_beats_chance_on_blank_cells(tiny_weights):
 
 def test_card_carries_the_evaluation_with_its_views(tiny_weights, tmp_path):
     """An evaluation with several views puts a 'views run' column and the exact command,
-    --views included, on the card."""
+    --views included, on the card; `export --max-segments` sets the default segments."""
     evaluation = tmp_path / "eval.json"
     measured = hrm("eval", "sudoku", "--weights", tiny_weights / "weights", "--levels", "easy", "--count", 5,
                    "--views", 4, "--json", evaluation)
     assert measured.returncode == 0, measured.stderr
     out = tmp_path / "weights"
-    exported = hrm("export", tiny_weights / "run", "--out", out, "--eval", evaluation)
+    exported = hrm("export", tiny_weights / "run", "--out", out, "--eval", evaluation, "--max-segments", 4)
     assert exported.returncode == 0, exported.stderr
     card = (out / "card.md").read_text()
-    (easy,) = json.loads(evaluation.read_text())["results"]
+    # --max-segments changes only the default segments, and the card says what training used.
+    assert json.loads((out / "config.json").read_text())["halt_max_steps"] == 4
+    assert json.loads((out / "metrics.json").read_text())["trained_max_segments"] == 2
+    assert "up to 4 ACT segments (trained with up to 2; exported with `--max-segments 4`)" in card
+    puzzles = tmp_path / "puzzles.txt"
+    puzzles.write_text(PUZZLE + "\n")
+    solved = hrm("solve", "sudoku", "--file", puzzles, "--jsonl", "--weights", out, "--views", 1)
+    assert solved.returncode == 0, solved.stderr
+    assert json.loads(solved.stdout)["segments"] == 4  # all segments run by default (--full)
     assert "| set | puzzles | exact | cell acc | repeats row / col / box | views run | mean segments |" in card
     assert f"| {easy['mean_views_run']:.2f} | {easy['mean_segments']:.1f} |" in card
     assert f"hrm eval sudoku --weights {out} --seed 1234 --levels easy --count 5 --views 4" in card

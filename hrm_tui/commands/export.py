@@ -18,6 +18,8 @@ def export(
     eval_file: Optional[Path] = typer.Option(None, "--eval", help="JSON written by `hrm eval --json`, put on the card."),
     notes: Optional[Path] = typer.Option(None, help="Markdown appended to the card as its Notes section."),
     compare: Optional[list[Path]] = typer.Option(None, help="Other runs of the same kind to compare with on the card (repeatable); their logs are kept under DIR/runs/."),
+    max_segments: Optional[int] = typer.Option(None, help="ACT segments the exported model runs by default (its "
+                                                          "halt_max_steps) [default: as trained]; the card says both."),
     plot: bool = typer.Option(False, help="Show the training curve in the terminal."),
 ) -> None:
     """Export the latest checkpoint of a run (EMA weights if kept) with card, metrics and curve."""
@@ -27,12 +29,14 @@ def export(
 
     if not (run / "checkpoints").is_dir():
         raise UserError(f"{run} is not a training run directory (no checkpoints/)")
+    if max_segments is not None and max_segments < 1:
+        raise UserError("--max-segments must be >= 1")
     if eval_file is not None:
         _check_eval_file(eval_file)
     try:
         if notes is not None and not notes.is_file():
             raise UserError(f"{notes}: no such file")
-        export_run(run, out, eval_file, notes, compare)
+        export_run(run, out, eval_file, notes, compare, max_segments)
     except ModelError as exc:
         raise UserError(str(exc)) from None
     typer.echo(f"exported {run} to {out}")
