@@ -83,6 +83,7 @@ def test_card_carries_the_evaluation_with_its_views(tiny_weights, tmp_path):
     solved = hrm("solve", "sudoku", "--file", puzzles, "--jsonl", "--weights", out, "--views", 1)
     assert solved.returncode == 0, solved.stderr
     assert json.loads(solved.stdout)["segments"] == 4  # all segments run by default (--full)
+    (easy,) = json.loads(evaluation.read_text())["results"]
     assert "| set | puzzles | exact | cell acc | repeats row / col / box | views run | mean segments |" in card
     assert f"| {easy['mean_views_run']:.2f} | {easy['mean_segments']:.1f} |" in card
     assert f"hrm eval sudoku --weights {out} --seed 1234 --levels easy --count 5 --views 4" in card
