@@ -181,8 +181,8 @@ def print_results(kind: str, results: list[dict[str, Any]], model) -> None:
     baseline = kind == "maze"
     repeats = kind == "sudoku"
     # Two-line headers and unwrapped figures: the table fits 80 columns without cutting a number.
-    columns = ("set", "puzzles", "exact", "cell\nacc") + (("all-path\nexact", "all-path\ncells") if baseline else ()) \
-        + (("repeats\nr/c/b",) if repeats else ()) + ("segments", "ACT\nhalt", "time\ns")
+    columns = ("set", "count", "exact", "cell\nacc") + (("all-path\nexact", "all-path\ncells") if baseline else ()) \
+        + (("repeats\nr/c/b",) if repeats else ()) + ("mean\nsegs", "ACT\nhalt", "time\ns")
     for column in columns:
         table.add_column(column, justify="left" if column == "set" else "right", no_wrap=column != "set",
                          min_width=5 if column == "set" else None)  # "15x15" whole in 80 columns
