@@ -194,7 +194,7 @@ def run_model(model, tokens: np.ndarray, max_segments: int | None, stop_at_halt:
 
 # Views tried per puzzle unless --views says otherwise: a Sudoku answer is checked by the
 # rules, so views cost only for puzzles the first run gets wrong; see the cards for figures.
-DEFAULT_VIEWS = {"sudoku": 16, "maze": 1}
+DEFAULT_VIEWS = {"sudoku": 64, "maze": 1}
 
 
 def views_for(kind: str, views: int | None) -> int:

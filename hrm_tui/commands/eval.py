@@ -30,7 +30,7 @@ def evaluate(
     split: str = typer.Option("evaluation", help="ARC: split of ARC-AGI-1 to score."),
     limit: Optional[int] = typer.Option(None, help="ARC: score only the first N tasks of the split."),
     views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
-                                                   "the rules [default: sudoku 16, maze 1]; 1 is one plain run."),
+                                                   "the rules [default: sudoku 64, maze 1]; 1 is one plain run."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
 ) -> None:
     """Measure exact accuracy; every figure on a weights card comes from this command."""

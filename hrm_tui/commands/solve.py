@@ -27,7 +27,7 @@ def solve(
     max_segments: Optional[int] = typer.Option(None, help="ACT segments to run [default: the model's halt_max_steps]."),
     stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments (reference evaluation)."),
     views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
-                                                   "the rules [default: sudoku 16, maze 1]; 1 is one plain run."),
+                                                   "the rules [default: sudoku 64, maze 1]; 1 is one plain run."),
     batch_size: int = typer.Option(256, help="Puzzles per forward pass in batch mode."),
     record: Optional[Path] = typer.Option(None, help="Write the animation of the solve (asciinema .cast or .svg)."),
 ) -> None:
