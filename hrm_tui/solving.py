@@ -249,7 +249,7 @@ def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | 
         if not open_items:
             break
         seen = [PuzzleItem(view.apply(items[i].puzzle)) for i in open_items]
-        settled = _rules_met(kind, seen) if views > 1 and FINAL_WHEN_VALID[kind] else None
+        settled = _sudoku_rules_met(seen) if views > 1 and FINAL_WHEN_VALID[kind] else None
         preds, used, halted = run_model(runner, encode_items(kind, seen, runner.config.seq_len), max_segments,
                                         stop_at_halt, batch_size, settled=settled)
         for row, i in enumerate(open_items):
@@ -263,7 +263,7 @@ def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | 
     return answers
 
 
-def _rules_met(kind: str, items: list[PuzzleItem]):
+def _sudoku_rules_met(items: list[PuzzleItem]):
     """For `solve_dynamic`: which rows' current Sudoku answers follow the rules (the views
     are applied to the puzzles, so the check is in the view's frame)."""
     from puzzles import sudoku
