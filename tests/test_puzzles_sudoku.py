@@ -305,3 +305,19 @@ def test_make_batch_shapes_tokens_and_uniqueness():
     givens = np.count_nonzero(puzzles, axis=1)
     assert ((givens >= 24) & (givens <= 32)).all()
     assert all(sudoku.count_solutions(p) == 1 for p in puzzles)
+
+
+def test_the_17_clue_sample_is_100_unique_puzzles_with_their_solutions():
+    """benchmarks/sudoku17 (Royle's collection, used only for measuring) reads as puzzle files
+    do, and every line is a 17-given puzzle with its one solution."""
+    from pathlib import Path
+
+    from puzzles.sudoku.solver import count_solutions
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sudoku17" / "royle-sample-100.txt"
+    entries = sudoku.read_file(path)
+    assert len(entries) == 100 and len({sudoku.format_line(p) for p, _ in entries}) == 100
+    for puzzle, solution in entries:
+        assert int((puzzle != 0).sum()) == 17
+        assert sudoku.check_solution(puzzle, solution).ok
+    assert all(count_solutions(puzzle, limit=2, max_guesses=None) == 1 for puzzle, _ in entries[::10])
