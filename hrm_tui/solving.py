@@ -271,7 +271,7 @@ def _sudoku_rules_met(items: list[PuzzleItem]):
     puzzles = np.stack([item.puzzle for item in items])
 
     def settled(rows: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-        return sudoku.solved_mask(puzzles[rows], np.stack([sudoku.decode(t) for t in tokens]))
+        return sudoku.solved_mask(puzzles[rows], sudoku.decode(tokens))  # decode is vectorised
 
     return settled
 
