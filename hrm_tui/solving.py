@@ -197,10 +197,15 @@ def run_model(model, tokens: np.ndarray, max_segments: int | None, stop_at_halt:
 DEFAULT_VIEWS = {"sudoku": 64, "maze": 1}
 
 
-def views_for(kind: str, views: int | None) -> int:
-    """The views to try: `views` when given (checked), else the kind's default."""
+def views_for(kind: str, views: int | None) -> int | None:
+    """The views to try: `views` when given (checked), else the kind's default; None for ARC,
+    whose answers vote over augmented copies their own way."""
     from puzzles.views import MAX_VIEWS
 
+    if kind == "arc":
+        if views is not None:
+            raise UserError("--views is for sudoku and maze; ARC answers already vote over augmented copies")
+        return None
     if views is None:
         return DEFAULT_VIEWS[kind]
     if not 1 <= views <= MAX_VIEWS[kind]:

@@ -42,8 +42,9 @@ def evaluate(
         from hrm_tui.solving import check_output_file
 
         check_output_file(json_out, "--json")
-    if kind.value == "arc" and views is not None:
-        raise UserError("--views is for sudoku and maze; ARC answers already vote over augmented copies")
+    from hrm_tui.solving import views_for
+
+    views = views_for(kind.value, views)
     if kind.value == "arc":
         from hrm_tui.arc_solving import eval_arc_cli
 
@@ -58,9 +59,6 @@ def evaluate(
     if sizes is None and kind.value == "maze" and file is None:  # the defaults depend on the canvas
         model = load_model(kind.value, weights)
         sizes = default_maze_sizes(model.config)
-    from hrm_tui.solving import views_for
-
-    views = views_for(kind.value, views)
     flags = _set_flags(kind.value, file, levels, sizes, count, max_segments, stop_at_halt, views)
     sets = sets_for(kind.value, file, levels, sizes or "", count, seed)  # bad names fail before loading
     if model is None:

@@ -43,16 +43,14 @@ def solve(
 
         check_output_file(record, "--record")
     kind_name = kind.value
-    if kind_name == "arc" and views is not None:
-        raise UserError("--views is for sudoku and maze; ARC answers already vote over augmented copies")
+    from hrm_tui.solving import views_for
+
+    views = views_for(kind_name, views)
     if kind_name == "arc":
         from hrm_tui.arc_solving import solve_arc_cli
 
         solve_arc_cli(puzzle, file, jsonl, weights, max_segments)
         return
-    from hrm_tui.solving import views_for
-
-    views = views_for(kind_name, views)
     items = _collect_items(kind_name, puzzle, file)
     from hrm_tui.model_store import load_model
 
