@@ -331,12 +331,16 @@ class Trainer:
                 if self.step % self.cfg.log_every == 0 or self.step == target:
                     record = self._summarise(window, time.monotonic() - window_start)
                     window, window_start = [], time.monotonic()
-                    if self.eval_batch is not None and (self.step % self.cfg.eval_every == 0 or self.step == target):
+                    evaluated = self.eval_batch is not None and (self.step % self.cfg.eval_every == 0
+                                                                 or self.step == target)
+                    if evaluated:
                         record.update(self._evaluate())
-                        if self.checkpointing and record["eval_exact_accuracy"] > self.best_exact:
-                            self.best_exact = record["eval_exact_accuracy"]
-                            self.save(is_best=True)
+                    # The line goes in before any checkpoint of this step: a kill between the two
+                    # then resumes before the step and writes the line again, never skips it.
                     self._log(record)
+                    if evaluated and self.checkpointing and record["eval_exact_accuracy"] > self.best_exact:
+                        self.best_exact = record["eval_exact_accuracy"]
+                        self.save(is_best=True)
                 if self.checkpointing and self.step % self.cfg.checkpoint_every == 0:
                     self.save()
             if self.checkpointing:
