@@ -94,15 +94,27 @@ def _accuracy_section(evaluation: dict[str, Any] | None, out_dir: Path) -> str:
     return "\n".join(lines) + f"\n\nMeasured with:\n\n```\n{command}\n```\n"
 
 
-def _data_line(kind: str, options: dict[str, Any]) -> str:
+def _data_line(kind: str, options: dict[str, Any], run_dir: Path) -> str:
     if kind == "arc":
         from types import SimpleNamespace
 
         from hrm_tui.arc_training import describe_data
 
         return describe_data(SimpleNamespace(**options))
-    return (f"fresh generated puzzles every batch from the training stream of seed {options.get('seed', 0)} "
-            "(evaluation sets use an independent stream, never used for training).")
+    generated = (f"fresh generated puzzles every batch from the training stream of seed {options.get('seed', 0)} "
+                 "(evaluation sets use an independent stream, never used for training)")
+    facts_path = Path(run_dir) / "data.json"
+    if not facts_path.is_file():
+        return generated + "."
+    files = json.loads(facts_path.read_text(encoding="utf-8"))
+    named = "; ".join(
+        f"`{f['file']}` ({f['lines']:,} lines, sha256 {f['sha256'][:16]}..., weight {f['weight']:g}: "
+        f"{f['train']:,} trained on under random symmetries, a fixed {f['heldout']:,} held out for evaluation"
+        + (f", {f['dropped']} benchmark puzzles dropped" if f["dropped"] else "") + ")" for f in files)
+    share = options.get("generated_weight", 1.0)
+    return (f"puzzles drawn by weight from the training files {named}"
+            + (f", and with weight {share:g} {generated}" if share else "") + "; the held-out slices are the "
+            "evaluation set of the curve below.")
 
 
 def _keep_run_logs(runs: list[Path], out_dir: Path) -> list[Path]:
@@ -191,7 +203,7 @@ vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-emb
 
 ## Training
 - Command: `hrm train {cfg.puzzle_kind} {flags}`
-- Data: {_data_line(cfg.puzzle_kind, options)}
+- Data: {_data_line(cfg.puzzle_kind, options, run_dir)}
 - Steps: {state['step']} optimiser steps (one per ACT segment), batch {options.get('batch_size')}.
 - Wall time: {state.get('elapsed', 0) / 60:.1f} wall-clock minutes of training on {machine_summary()}.
 - Time to held-out exact accuracy (puzzles from the training distribution): {', '.join(f'{k}: ' + (f'{v} min' if v is not None else 'not reached') for k, v in tta.items())}.

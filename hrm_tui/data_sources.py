@@ -115,3 +115,65 @@ def maze_eval_set(size: int, count: int, seed: int, hard: bool = False,
     min_path = default_min_path(size) if hard else 0
     pairs = [generate(rng, size, size, min_path=min_path, style=style) for _ in range(count)]
     return np.stack([m for m, _ in pairs]), np.stack([s for _, s in pairs])
+
+
+@dataclass
+class WeightedFile:
+    """A Sudoku training file's training rows and its share of the stream."""
+
+    file: Any  # puzzles.sudoku.files.PuzzleFile
+    rows: np.ndarray
+    weight: float
+
+
+class SudokuMixSource:
+    """Sudoku batches mixed from training files and the generator: each puzzle comes from a
+    file (a random row under a random symmetry, so a file of 40,000 puzzles is many more) or,
+    with the generator's weight, is generated fresh."""
+
+    def __init__(self, batch_size: int, schedule: GivensSchedule, seed: int, files: list[WeightedFile],
+                 generated_weight: float):
+        self.batch_size = batch_size
+        self.schedule = schedule
+        self.files = files
+        weights = np.array([generated_weight] + [f.weight for f in files], dtype=np.float64)
+        self.shares = weights / weights.sum()
+        self.rng = stream_rng(seed, TRAIN_STREAM)
+        self.batches = 0
+
+    def next_batch(self) -> dict[str, np.ndarray]:
+        from puzzles import sudoku
+
+        origin = self.rng.choice(len(self.shares), size=self.batch_size, p=self.shares)
+        inputs = np.empty((self.batch_size, sudoku.SEQ_LEN), np.int32)
+        labels = np.empty_like(inputs)
+        generated = np.flatnonzero(origin == 0)
+        if generated.size:
+            low, high = self.schedule.at(self.batches)
+            inputs[generated], labels[generated] = sudoku.make_batch(self.rng, generated.size, low, high)
+        for row in np.flatnonzero(origin > 0):
+            source = self.files[origin[row] - 1]
+            pick = source.rows[self.rng.integers(len(source.rows))]
+            puzzle, solution = sudoku.augment(source.file.puzzles[pick], source.file.solutions[pick], self.rng)
+            inputs[row], labels[row] = sudoku.encode(puzzle), sudoku.encode(solution)
+        self.batches += 1
+        return {"inputs": inputs, "labels": labels,
+                "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
+
+    def state(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state, "batches": self.batches}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.batches = int(state["batches"])
+
+
+def heldout_batch(files: list[WeightedFile], holdout_rows: list[np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """The held-out evaluation batch: an equal share of `size` from each file's held-out slice."""
+    from puzzles import sudoku
+
+    share = max(1, size // len(files))
+    puzzles = np.concatenate([f.file.puzzles[rows[:share]] for f, rows in zip(files, holdout_rows)])
+    solutions = np.concatenate([f.file.solutions[rows[:share]] for f, rows in zip(files, holdout_rows)])
+    return {"inputs": sudoku.encode(puzzles), "labels": sudoku.encode(solutions),
+            "puzzle_identifiers": np.zeros(len(puzzles), dtype=np.int32)}

@@ -44,6 +44,9 @@ class TrainOptions:
     givens_min: int
     givens_max: int
     curriculum: int
+    data: list[str]
+    generated_weight: float
+    data_holdout: int
     maze_size: int
     maze_min_size: Optional[int]
     maze_style: Any
@@ -69,7 +72,7 @@ def _validate(o: TrainOptions) -> None:
 
     floats = {"--lr": o.lr, "--min-lr-ratio": o.min_lr_ratio, "--weight-decay": o.weight_decay,
               "--puzzle-emb-lr": o.puzzle_emb_lr, "--ema": o.ema, "--expansion": o.expansion,
-              "--explore": o.explore, "--maze-loops": o.maze_loops, "--minutes": o.minutes or 1.0}
+              "--explore": o.explore, "--generated-weight": o.generated_weight, "--maze-loops": o.maze_loops, "--minutes": o.minutes or 1.0}
     for flag, value in floats.items():
         if not math.isfinite(value):
             raise UserError(f"{flag} must be a finite number, got {value}")
@@ -93,6 +96,9 @@ def _validate(o: TrainOptions) -> None:
          "--hidden-size, --heads, --h-layers, --l-layers, --h-cycles and --l-cycles must be positive"),
         (o.expansion > 0, "--expansion must be positive"),
         (o.eval_size > 0, "--eval-size must be positive"),
+        (o.generated_weight >= 0, "--generated-weight must be >= 0"),
+        (o.data_holdout >= 0, "--data-holdout must be >= 0"),
+        (not o.data or o.kind_name == "sudoku", "--data is for sudoku (maze and ARC build their own data)"),
         (o.kind_name != "maze" or 5 <= o.maze_size <= o.canvas,
          f"--maze-size must be between 5 and {o.canvas} (the --canvas)"),
         (o.kind_name != "maze" or o.maze_min_size is None or 5 <= o.maze_min_size <= o.maze_size,
@@ -152,6 +158,8 @@ def data_sources(o: TrainOptions):
     """(training source, held-out evaluation batch, number of puzzle identifiers) for the kind."""
     from hrm_tui import data_sources as ds
 
+    if o.kind_name == "sudoku" and o.data:
+        return sudoku_file_sources(o)
     if o.kind_name == "sudoku":
         schedule = ds.GivensSchedule(o.givens_min, o.givens_max, steps=o.curriculum)
         source = ds.SudokuSource(o.batch_size, schedule, o.seed)
@@ -171,6 +179,72 @@ def data_sources(o: TrainOptions):
     from hrm_tui.arc_training import arc_sources
 
     return arc_sources(o)
+
+
+def parse_data_option(value: str) -> tuple[Path, float]:
+    """`FILE` or `FILE:WEIGHT` (a path may itself hold ':' when no weight follows)."""
+    path, _, weight = value.rpartition(":")
+    try:
+        return (Path(path), float(weight)) if path else (Path(value), 1.0)
+    except ValueError:
+        return Path(value), 1.0
+
+
+def benchmark_puzzles() -> set[str]:
+    """The 81-character puzzles of the Sudoku benchmarks, which no training stream may hold."""
+    from puzzles import sudoku
+
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    return {sudoku.format_line(puzzle) for path in sorted(root.glob("sudoku*/*.txt"))
+            for puzzle, _ in sudoku.read_file(path)}
+
+
+def sudoku_file_sources(o: TrainOptions):
+    """Training files mixed with the generator; each file's fixed held-out slice evaluates."""
+    from hrm_tui import data_sources as ds
+    from puzzles.errors import PuzzleError
+    from puzzles.sudoku.files import read_training_file
+
+    files, holdouts, facts, exclude = [], [], [], benchmark_puzzles()
+    for value in o.data:
+        path, weight = parse_data_option(value)
+        if not weight >= 0 or weight == float("inf"):
+            raise UserError(f"--data {value}: the weight must be a finite number >= 0")
+        try:
+            read = read_training_file(path, exclude, progress=_solving_progress(path))
+        except PuzzleError as exc:
+            raise UserError(f"--data: {exc}") from None
+        train_rows, held_rows = read.split(o.data_holdout)
+        if not len(train_rows):
+            raise UserError(f"--data {path}: no puzzles left to train on")
+        files.append(ds.WeightedFile(read, train_rows, weight))
+        holdouts.append(held_rows)
+        facts.append({**read.facts(o.data_holdout), "weight": weight})
+    if o.generated_weight + sum(f.weight for f in files) <= 0:
+        raise UserError("--data weights and --generated-weight are all 0: nothing to train on")
+    schedule = ds.GivensSchedule(o.givens_min, o.givens_max, steps=o.curriculum)
+    source = ds.SudokuMixSource(o.batch_size, schedule, o.seed, files, o.generated_weight)
+    source.facts = facts
+    if not any(len(rows) for rows in holdouts):
+        evaluation = ds.SudokuSource(o.eval_size, ds.GivensSchedule(o.givens_min, o.givens_max),
+                                     o.seed, stream=ds.EVAL_STREAM).next_batch()
+    else:
+        evaluation = ds.heldout_batch([f for f, r in zip(files, holdouts) if len(r)],
+                                      [r for r in holdouts if len(r)], o.eval_size)
+    return source, evaluation, 1
+
+
+def _solving_progress(path: Path):
+    """A rich progress bar for solving a file's puzzle-only lines (shown only when there are some)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+
+    def update(done: int, total: int) -> None:
+        if done == 1 or done == total or done % 500 == 0:
+            console.print(f"solving {path.name}: {done:,}/{total:,} puzzles", highlight=False)
+
+    return update
 
 
 def run_training(o: TrainOptions) -> None:
@@ -194,6 +268,7 @@ def run_training(o: TrainOptions) -> None:
             display.note(f"started from the weights of {o.init_from}")
         if main:
             _write_options(run_dir, o)
+            _write_data_facts(run_dir, getattr(source, "facts", None))
         if world.size > 1:
             display.note(f"training on {world.size} ranks, {o.batch_size // world.size} puzzles each per step")
         with display:
@@ -281,6 +356,18 @@ def _write_options(run_dir: Path, o: TrainOptions) -> None:
         atomic_write_text(run_dir / "options.json", json.dumps(_jsonable(dataclasses.asdict(o)), indent=2) + "\n")
     except OSError as exc:
         raise UserError(f"cannot write {run_dir / 'options.json'}: {exc.strerror or exc}") from None
+
+
+def _write_data_facts(run_dir: Path, facts: list[dict] | None) -> None:
+    """data.json: each training file's name, lines and digest, for the card."""
+    if not facts:
+        return
+    from models.checkpoint import atomic_write_text
+
+    try:
+        atomic_write_text(run_dir / "data.json", json.dumps(facts, indent=2) + "\n")
+    except OSError as exc:
+        raise UserError(f"cannot write {run_dir / 'data.json'}: {exc.strerror or exc}") from None
 
 
 def _jsonable(value):
