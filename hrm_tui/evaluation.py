@@ -53,11 +53,14 @@ def default_maze_sizes(config) -> str:
 
 
 def sets_for(kind: str, file: Path | None, levels: str, sizes: str, count: int,
-             seed: int) -> dict[str, list[PuzzleItem]]:
-    """Named lists of puzzles: the file's, or generated ones from the evaluation stream."""
+             seed: int, heldout: int | None = None) -> dict[str, list[PuzzleItem]]:
+    """Named lists of puzzles: the file's (or only its held-out slice, as `hrm train --data`
+    holds it out), or generated ones from the evaluation stream."""
     from hrm_tui import data_sources as ds
     from hrm_tui.solving import read_items, validate_item
 
+    if heldout is not None:
+        return {f"{Path(file).name} held out": heldout_items(file, heldout)}
     if file is not None:
         items = read_items(kind, file)
         for number, item in enumerate(items, start=1):
@@ -81,16 +84,45 @@ def sets_for(kind: str, file: Path | None, levels: str, sizes: str, count: int,
     return sets
 
 
+def heldout_items(file: Path, heldout: int) -> list[PuzzleItem]:
+    """The fixed held-out slice of a Sudoku training file, which training never sees."""
+    from puzzles.errors import PuzzleError
+    from puzzles.sudoku.files import read_training_file
+
+    try:
+        read = read_training_file(file)
+    except PuzzleError as exc:
+        raise UserError(str(exc)) from None
+    rows = read.split(heldout)[1]
+    if not len(rows):
+        raise UserError(f"{file}: --heldout {heldout} holds out no puzzles")
+    return [PuzzleItem(read.puzzles[r], read.solutions[r]) for r in rows]
+
+
 def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segments: int | None,
-                  stop_at_halt: bool, views: int = 1) -> list[dict[str, Any]]:
-    from hrm_tui.solving import answer_items, model_for_items
+                  stop_at_halt: bool, views=1, one_by_one: bool = False) -> list[dict[str, Any]]:
+    """Score each set. `one_by_one` answers puzzle after puzzle, as a single `hrm solve` or the
+    app does, and records the seconds each took; otherwise puzzles share batches."""
+    from hrm_tui.solving import Answers, ViewPlan, answer_items, model_for_items
     from puzzles.maze import every_open_cell_path
 
+    plan = views if isinstance(views, ViewPlan) else ViewPlan(views)
     results = []
     for name, items in sets.items():
         start = time.perf_counter()
         runner = model_for_items(kind, model, items)
-        found = answer_items(kind, runner, items, max_segments, stop_at_halt, views)
+        seconds = []
+        if one_by_one:
+            parts = []
+            for item in items:
+                began = time.perf_counter()
+                parts.append(answer_items(kind, runner, [item], max_segments, stop_at_halt, plan))
+                seconds.append(time.perf_counter() - began)
+            found = Answers([p.predictions[0] for p in parts],
+                            *(np.array([getattr(p, f)[0] for p in parts]) for f in ("segments", "halted_at", "view",
+                                                                                    "views_run")))
+        else:
+            found = answer_items(kind, runner, items, max_segments, stop_at_halt, plan)
         answers, used, halted = found.predictions, found.segments, found.halted_at
         exact, cells = _score(kind, items, answers)
         results.append({
@@ -100,10 +132,14 @@ def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segme
             "cell_accuracy": cells,
             "mean_segments": float(np.mean(used)),
             "act_halt_segment": float(np.mean(np.where(halted > 0, halted, used))),
-            "views": views,
+            "views": plan.views,
             "mean_views_run": float(np.mean(found.views_run)),
             "seconds": round(time.perf_counter() - start, 2),
         })
+        if seconds:
+            results[-1].update(median_seconds=round(float(np.median(seconds)), 3),
+                               p90_seconds=round(float(np.percentile(seconds, 90)), 3),
+                               max_seconds=round(max(seconds), 3))
         if kind == "sudoku":
             results[-1]["repeats"] = sudoku_repeats(answers)
         if kind == "maze":
@@ -201,6 +237,10 @@ def print_results(kind: str, results: list[dict[str, Any]], model) -> None:
     if any(r.get("views", 1) > 1 for r in results):
         captions.append(f"up to {results[0]['views']} symmetric views per puzzle until an answer follows the rules; "
                         "views run on average: " + ", ".join(f"{r['set']} {r['mean_views_run']:.2f}" for r in results))
+    timed = [r for r in results if "median_seconds" in r]
+    if timed:
+        captions.append("one puzzle at a time, seconds per puzzle: " + ", ".join(
+            f"{r['set']} median {r['median_seconds']:.2f} (90th percentile {r['p90_seconds']:.2f})" for r in timed))
     table.caption = "; ".join(captions) or None
     Console().print(table)
 

@@ -195,22 +195,46 @@ def run_model(model, tokens: np.ndarray, max_segments: int | None, stop_at_halt:
 # Views tried per puzzle unless --views says otherwise: a Sudoku answer is checked by the
 # rules, so views cost only for puzzles the first run gets wrong; see the cards for figures.
 DEFAULT_VIEWS = {"sudoku": 64, "maze": 1}
+# Views answered together per round, and the segments of rounds after the first (None: all).
+DEFAULT_ROUNDS = {"sudoku": (1, None), "maze": (1, None)}
 
 
-def views_for(kind: str, views: int | None) -> int | None:
-    """The views to try: `views` when given (checked), else the kind's default; None for ARC,
-    whose answers vote over augmented copies their own way."""
+@dataclass(frozen=True)
+class ViewPlan:
+    """How a puzzle's symmetric views are tried: up to `views` of them, `per_round` at a time
+    in one batch, rounds after the first running at most `extra_segments` segments."""
+
+    views: int = 1
+    per_round: int = 1
+    extra_segments: int | None = None
+
+    def flags(self) -> str:
+        """The options that reproduce this plan (every one spelled out for a card's command)."""
+        return (f"--views {self.views} --views-per-round {self.per_round}"
+                + (f" --extra-view-segments {self.extra_segments}" if self.extra_segments else ""))
+
+
+def views_for(kind: str, views: int | None, per_round: int | None = None,
+              extra_segments: int | None = None) -> ViewPlan | None:
+    """The views to try: what the options give (checked), else the kind's defaults; None for
+    ARC, whose answers vote over augmented copies their own way."""
     from puzzles.views import MAX_VIEWS
 
     if kind == "arc":
-        if views is not None:
+        if views is not None or per_round is not None or extra_segments is not None:
             raise UserError("--views is for sudoku and maze; ARC answers already vote over augmented copies")
         return None
     if views is None:
-        return DEFAULT_VIEWS[kind]
+        views = DEFAULT_VIEWS[kind]
     if not 1 <= views <= MAX_VIEWS[kind]:
         raise UserError(f"--views must be between 1 and {MAX_VIEWS[kind]} for {kind}, got {views}")
-    return views
+    default_round, default_extra = DEFAULT_ROUNDS[kind]
+    per_round = default_round if per_round is None else per_round
+    if per_round < 1:
+        raise UserError(f"--views-per-round must be >= 1, got {per_round}")
+    if extra_segments is not None and extra_segments < 1:
+        raise UserError(f"--extra-view-segments must be >= 1, got {extra_segments}")
+    return ViewPlan(views, min(per_round, views), default_extra if extra_segments is None else extra_segments)
 
 
 @dataclass
@@ -226,22 +250,27 @@ class Answers:
 
 
 def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | None, stop_at_halt: bool,
-                 views: int = 1, batch_size: int = 256, first_view: int = 0) -> Answers:
-    """Answer every puzzle, trying up to `views` symmetric views of it (`puzzles.views`).
+                 views: ViewPlan | int = 1, batch_size: int = 256, first_view: int = 0) -> Answers:
+    """Answer every puzzle, trying up to `views` symmetric views of it (`puzzles.views`; a
+    count or a whole `ViewPlan`).
 
-    Views run in rounds: round k answers view k of the puzzles still open, so a puzzle whose
-    Sudoku answer follows the rules costs one run, and only the rest pay for more. With more
-    than one view a Sudoku run also stops at the first segment whose answer follows the
-    rules (`views=1` keeps the reference protocol of a fixed number of segments). Among
-    rule-abiding answers the lowest rank wins (a maze's fewest steps); a puzzle with none
-    keeps the answer of its first view. `first_view` skips views already tried elsewhere
-    (the single-puzzle trace runs view 0 itself)."""
+    Views run in rounds of `per_round` views of every puzzle still open, answered
+    together as rows of one batch, so a puzzle whose Sudoku answer follows the rules stops
+    paying, and a single puzzle's views share a batch instead of running one after another.
+    With more than one view a Sudoku run stops at the first segment whose answer follows
+    the rules, and the other views of that puzzle stop with it (`views=1` keeps the
+    reference protocol of a fixed number of segments). Rounds after the first run at most
+    `extra_segments` segments (a puzzle the first views miss rarely needs the full
+    depth again). Among rule-abiding answers the lowest rank wins (a maze's fewest steps);
+    a puzzle with none keeps the answer of its first view. `first_view` skips views already
+    tried elsewhere (the single-puzzle trace runs view 0 itself)."""
     from puzzles.errors import PuzzleError
     from puzzles.views import FINAL_WHEN_VALID, rank
     from puzzles.views import views as views_of
 
+    plan = views if isinstance(views, ViewPlan) else ViewPlan(views)
     try:
-        chosen_views = views_of(kind, views)[first_view:]
+        chosen_views = views_of(kind, plan.views)[first_view:]
     except PuzzleError as exc:
         raise UserError(str(exc)) from None
     runner = model_for_items(kind, model, items)
@@ -250,14 +279,18 @@ def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | 
                       np.zeros(n, np.int32))
     best: list[int | None] = [None] * n
     open_items = list(range(n))
-    for view in chosen_views:
+    step = max(1, plan.per_round)
+    for start in range(0, len(chosen_views), step):
         if not open_items:
             break
-        seen = [PuzzleItem(view.apply(items[i].puzzle)) for i in open_items]
-        settled = _sudoku_rules_met(seen) if views > 1 and FINAL_WHEN_VALID[kind] else None
-        preds, used, halted = run_model(runner, encode_items(kind, seen, runner.config.seq_len), max_segments,
+        pairs = [(i, view) for i in open_items for view in chosen_views[start:start + step]]
+        seen = [PuzzleItem(view.apply(items[i].puzzle)) for i, view in pairs]
+        owners = np.array([i for i, _ in pairs])
+        settled = _sudoku_rules_met(seen, owners) if plan.views > 1 and FINAL_WHEN_VALID[kind] else None
+        segments = max_segments if start == 0 or plan.extra_segments is None else plan.extra_segments
+        preds, used, halted = run_model(runner, encode_items(kind, seen, runner.config.seq_len), segments,
                                         stop_at_halt, batch_size, settled=settled)
-        for row, i in enumerate(open_items):
+        for row, (i, view) in enumerate(pairs):
             answer = view.invert(decode_prediction(kind, preds[row], seen[row]))
             cost = rank(kind, items[i].puzzle, answer)
             answers.views_run[i] += 1
@@ -268,15 +301,19 @@ def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | 
     return answers
 
 
-def _sudoku_rules_met(items: list[PuzzleItem]):
-    """For `solve_dynamic`: which rows' current Sudoku answers follow the rules (the views
-    are applied to the puzzles, so the check is in the view's frame)."""
+def _sudoku_rules_met(items: list[PuzzleItem], owners: np.ndarray):
+    """For `solve_dynamic`: which rows are done, because their current Sudoku answer follows
+    the rules (checked in the view's frame, where the row's puzzle is) or because another
+    view of the same puzzle (`owners[row]`) already gave such an answer."""
     from puzzles import sudoku
 
     puzzles = np.stack([item.puzzle for item in items])
+    answered = np.zeros(int(owners.max()) + 1, dtype=bool)
 
     def settled(rows: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-        return sudoku.solved_mask(puzzles[rows], sudoku.decode(tokens))  # decode is vectorised
+        valid = sudoku.solved_mask(puzzles[rows], sudoku.decode(tokens))  # decode is vectorised
+        answered[owners[rows[valid]]] = True
+        return valid | answered[owners[rows]]
 
     return settled
 

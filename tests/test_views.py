@@ -125,3 +125,42 @@ def test_eval_records_views_in_its_json_and_command(tmp_path):
     (easy,) = data["results"]
     assert easy["views"] == 3 and 1 <= easy["mean_views_run"] <= 3
     assert "symmetric views" in result.stdout
+
+
+def test_views_in_rounds_solve_the_same_puzzles_and_stop_together():
+    """Views answered several per round (one batch) solve what one view per round solves; a
+    puzzle answered by one view stops its siblings, so views are counted by whole rounds; and
+    rounds after the first may run fewer segments."""
+    from hrm_tui.data_sources import sudoku_level_set
+    from hrm_tui.model_store import load_model
+    from hrm_tui.solving import PuzzleItem, ViewPlan, answer_items
+
+    puzzles, solutions = sudoku_level_set("hard", 8, 1234)
+    items = [PuzzleItem(p, s) for p, s in zip(puzzles, solutions)]
+    model = load_model("sudoku")
+    single = answer_items("sudoku", model, items, 8, False, views=ViewPlan(8, 1))
+    rounds = answer_items("sudoku", model, items, 8, False, views=ViewPlan(8, 4))
+    solved = [[sudoku.check_solution(p, a).ok for p, a in zip(puzzles, found.predictions)]
+              for found in (single, rounds)]
+    assert solved[0] == solved[1] and sum(solved[0]) >= 1
+    assert set(rounds.views_run.tolist()) <= {4, 8}
+    short = answer_items("sudoku", model, items, 8, False, views=ViewPlan(8, 4, extra_segments=2))
+    later = short.view >= 4
+    assert (short.segments[later] <= 2).all()
+    assert (short.segments[~later] <= 8).all()
+
+
+def test_view_plan_options_are_checked_and_spelled_out(tmp_path):
+    from test_reliability_support import hrm
+
+    out = tmp_path / "eval.json"
+    result = hrm("eval", "sudoku", "--levels", "easy", "--count", 3, "--views", 4, "--views-per-round", 2,
+                 "--extra-view-segments", 4, "--one-by-one", "--json", out)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert "--views 4 --views-per-round 2 --extra-view-segments 4" in data["flags"] and "--one-by-one" in data["flags"]
+    assert data["results"][0]["median_seconds"] > 0 and "one puzzle at a time" in result.stdout
+    for args, message in [(("--views-per-round", 0), "--views-per-round must be >= 1"),
+                          (("--extra-view-segments", 0), "--extra-view-segments must be >= 1")]:
+        refused = hrm("eval", "sudoku", "--levels", "easy", "--count", 1, *args)
+        assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr

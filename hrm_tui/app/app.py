@@ -8,8 +8,10 @@ from typing import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
 
+from hrm_tui.app.command_palette import GuardedCommandPalette
 from hrm_tui.app.kinds import KINDS
 from hrm_tui.app.screens.arc import ArcScreen
 from hrm_tui.app.screens.dialogs import MarkdownScreen
@@ -61,6 +63,11 @@ class HRMApp(App):
             rows.append((self.get_key_display(binding), binding.description, where))
         edit_keys = getattr(screen, "EDIT_KEYS", "")
         self.push_screen(MarkdownScreen("Help", help_markdown(rows, edit_keys)))
+
+    def action_command_palette(self) -> None:
+        """Textual's palette with its PageUp/PageDown crash guarded (see `command_palette`)."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(GuardedCommandPalette(id="--command-palette"))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every binding of the puzzle screen and its editor, plus switching kinds."""

@@ -31,6 +31,10 @@ def evaluate(
     limit: Optional[int] = typer.Option(None, help="ARC: score only the first N tasks of the split."),
     views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
                                                    "the rules [default: sudoku 64, maze 1]; 1 is one plain run."),
+    views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round [default: sudoku 1, maze 1]."),
+    extra_view_segments: Optional[int] = typer.Option(None, help="Sudoku and maze: segments of the rounds after the first [default: all]."),
+    heldout: Optional[int] = typer.Option(None, help="Sudoku with --file: score only the fixed held-out slice of this many puzzles that `hrm train --data FILE` never trains on."),
+    one_by_one: bool = typer.Option(False, "--one-by-one", help="Answer puzzles one at a time, as a single solve does, and report seconds per puzzle (median, 90th percentile)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
 ) -> None:
     """Measure exact accuracy; every figure on a weights card comes from this command."""
@@ -38,13 +42,15 @@ def evaluate(
         raise UserError("--count must be >= 1")
     if max_segments is not None and max_segments < 1:
         raise UserError("--max-segments must be >= 1")
+    if heldout is not None and (file is None or kind.value != "sudoku" or heldout < 1):
+        raise UserError("--heldout N (N >= 1) needs sudoku and --file")
     if json_out is not None:
         from hrm_tui.solving import check_output_file
 
         check_output_file(json_out, "--json")
     from hrm_tui.solving import views_for
 
-    views = views_for(kind.value, views)
+    views = views_for(kind.value, views, views_per_round, extra_view_segments)
     if kind.value == "arc":
         from hrm_tui.arc_solving import eval_arc_cli
 
@@ -60,10 +66,14 @@ def evaluate(
         model = load_model(kind.value, weights)
         sizes = default_maze_sizes(model.config)
     flags = _set_flags(kind.value, file, levels, sizes, count, max_segments, stop_at_halt, views)
-    sets = sets_for(kind.value, file, levels, sizes or "", count, seed)  # bad names fail before loading
+    if heldout is not None:
+        flags = flags.replace(f"--file {file}", f"--file {file} --heldout {heldout}")
+    if one_by_one:
+        flags += " --one-by-one"
+    sets = sets_for(kind.value, file, levels, sizes or "", count, seed, heldout)  # bad names fail before loading
     if model is None:
         model = load_model(kind.value, weights)
-    results = evaluate_sets(kind.value, model, sets, max_segments, stop_at_halt, views)
+    results = evaluate_sets(kind.value, model, sets, max_segments, stop_at_halt, views, one_by_one)
     print_results(kind.value, results, model)
     if json_out:
         from models.checkpoint import atomic_write_text
@@ -71,7 +81,8 @@ def evaluate(
         try:
             atomic_write_text(json_out, json.dumps({"kind": kind.value, "weights": str(weights or "shipped"),
                                                     "max_segments": max_segments or model.config.halt_max_steps,
-                                                    "stop_at_halt": stop_at_halt, "views": views, "seed": seed, "flags": flags,
+                                                    "stop_at_halt": stop_at_halt, "views": views.views, "views_per_round": views.per_round,
+                                                    "extra_view_segments": views.extra_segments, "seed": seed, "flags": flags,
                                                     "results": results},
                                                    indent=2) + "\n")
         except OSError as exc:
@@ -79,7 +90,7 @@ def evaluate(
 
 
 def _set_flags(kind: str, file, levels: str, sizes: str | None, count: int, max_segments, stop_at_halt: bool,
-               views: int) -> str:
+               views) -> str:
     """The options beyond --weights and --seed that chose these sets, so a card can print a
     command that reproduces them exactly."""
     parts = [f"--file {file}"] if file is not None else []
@@ -93,5 +104,5 @@ def _set_flags(kind: str, file, levels: str, sizes: str | None, count: int, max_
         parts.append(f"--max-segments {max_segments}")
     if stop_at_halt:
         parts.append("--stop-at-halt")
-    parts.append(f"--views {views}")  # always: the default may change, a card's command must not
+    parts.append(views.flags())  # always: the default may change, a card's command must not
     return " ".join(parts)

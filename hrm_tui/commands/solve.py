@@ -28,6 +28,8 @@ def solve(
     stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments (reference evaluation)."),
     views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
                                                    "the rules [default: sudoku 64, maze 1]; 1 is one plain run."),
+    views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round [default: sudoku 1, maze 1]."),
+    extra_view_segments: Optional[int] = typer.Option(None, help="Sudoku and maze: segments of the rounds after the first [default: all]."),
     batch_size: int = typer.Option(256, help="Puzzles per forward pass in batch mode."),
     record: Optional[Path] = typer.Option(None, help="Write the animation of the solve (asciinema .cast or .svg)."),
 ) -> None:
@@ -45,7 +47,7 @@ def solve(
     kind_name = kind.value
     from hrm_tui.solving import views_for
 
-    views = views_for(kind_name, views)
+    views = views_for(kind_name, views, views_per_round, extra_view_segments)
     if kind_name == "arc":
         from hrm_tui.arc_solving import solve_arc_cli
 
@@ -146,14 +148,14 @@ def _other_views(kind, item, model, max_segments, stop_at_halt, views, final, co
     from puzzles.views import FINAL_WHEN_VALID, rank
 
     first = rank(kind, item.puzzle, final)
-    if views < 2 or (first is not None and FINAL_WHEN_VALID[kind]):
+    if views.views < 2 or (first is not None and FINAL_WHEN_VALID[kind]):
         return final
     answers = answer_items(kind, model, [item], max_segments, stop_at_halt, views, first_view=1)
     other = rank(kind, item.puzzle, answers.predictions[0])
     if other is None or (first is not None and other >= first):
-        console.print(f"views 2-{views} (symmetric copies of the puzzle) gave no better answer")
+        console.print(f"views 2-{views.views} (symmetric copies of the puzzle) gave no better answer")
         return final
-    console.print(f"view {answers.view[0] + 1} of {views} (a symmetric copy of the puzzle) gives an answer "
+    console.print(f"view {answers.view[0] + 1} of {views.views} (a symmetric copy of the puzzle) gives an answer "
                   "that follows the rules" + ("" if first is None else f" in {other} steps instead of {first}"))
     return answers.predictions[0]
 

@@ -46,6 +46,16 @@ DIALOG_CSS = """
 """
 
 
+def shorten(text: str, width: int = 80) -> str:
+    """A typed value fit for a one-line notice (a pasted path can be megabytes long)."""
+    return text if len(text) <= width else f"{text[:width - 1]}…"
+
+
+def reason(error: BaseException) -> str:
+    """Why a path failed, without repeating the path (OSError's text quotes it whole)."""
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+
+
 class ChoiceScreen(ModalScreen[str | None]):
     """Pick one option; with `filterable`, typing narrows a long list (e.g. ARC task ids)."""
 
@@ -193,13 +203,17 @@ class PathScreen(ModalScreen[Path | None]):
         value = self.query_one(Input).value.strip()
         if not value:
             return
-        path = Path(value).expanduser()
-        if self.directories and not path.is_dir():
-            self.notify(f"{path} is not a directory", severity="error")
-        elif not self.directories and not path.is_file():
-            self.notify(f"{path} is not a file", severity="error")
-        else:
+        try:
+            path = Path(value).expanduser()
+            found = path.is_dir() if self.directories else path.is_file()
+        except (OSError, ValueError, RuntimeError) as exc:  # a name too long, a NUL byte, ~nobody
+            self.notify(f"{shorten(value)}: {reason(exc)}", severity="error")
+            return
+        if found:
             self.dismiss(path)
+        else:
+            self.notify(f"{shorten(value)} is not a {'directory' if self.directories else 'file'}",
+                        severity="error")
 
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:

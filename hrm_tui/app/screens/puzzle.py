@@ -584,17 +584,19 @@ class PuzzleScreen(Screen):
 
         def chosen(name: str | None) -> None:
             if name:
-                self._write_recording(Path(name).expanduser())
+                self._write_recording(name)
         self.app.push_screen(PromptScreen(
             "Export this solve as an animation", f"hrm-{self.KIND}.svg",
             hint=".svg: animated picture for browsers and READMEs · .cast: asciinema recording"), chosen)
 
-    def _write_recording(self, path: Path) -> None:
+    def _write_recording(self, name: str) -> None:
+        from hrm_tui.app.screens.dialogs import reason, shorten
         from hrm_tui.recording import record
 
         try:
-            written = record(self.trajectory.records, self.KIND, self.solved_puzzle, path)
-        except (OSError, ValueError) as exc:
-            self.notify(str(exc), title="Recording failed", severity="error", timeout=8)
+            written = record(self.trajectory.records, self.KIND, self.solved_puzzle, Path(name).expanduser())
+        except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: ~nobody has no home
+            message = f"{shorten(name)}: {reason(exc)}" if isinstance(exc, OSError) else str(exc)
+            self.notify(message, title="Recording failed", severity="error", timeout=8)
             return
         self.notify(f"Wrote {written}", title="Recording saved", timeout=6)
