@@ -271,14 +271,20 @@ def find_task(puzzle: str | None, file: Path | None) -> ArcTask:
     raise UserError(f"{puzzle!r} is not an ARC-AGI-1 task id (pass a task JSON with --file)")
 
 
-def check_fits(model, task: ArcTask) -> None:
-    """One-line error when a test input cannot be placed on the model's canvas."""
+def oversized_inputs(model, task: ArcTask) -> list[str]:
+    """What cannot be placed on the model's canvas, one phrase per test input."""
     canvas = ArcModelInfo.from_config(model.config).canvas
-    for index, pair in enumerate(task.test, start=1):
-        if not fits(pair.input, canvas):
-            h, w = pair.input.shape
-            raise UserError(f"{task.name}: test input {index} is {h}x{w}; these weights use a "
-                            f"{canvas}x{canvas} canvas")
+    return [f"{task.name}: test input {index} is {pair.input.shape[0]}x{pair.input.shape[1]}; these weights use a "
+            f"{canvas}x{canvas} canvas" for index, pair in enumerate(task.test, start=1)
+            if not fits(pair.input, canvas)]
+
+
+def check_fits(model, task: ArcTask) -> None:
+    """One-line error when a test input cannot be placed on the model's canvas (adapting
+    needs it; answering does not, see `solve_arc_cli`)."""
+    oversized = oversized_inputs(model, task)
+    if oversized:
+        raise UserError(oversized[0])
 
 
 def solve_arc_cli(puzzle: str | None, file: Path | None, jsonl: bool, weights: Path | None,
@@ -287,7 +293,8 @@ def solve_arc_cli(puzzle: str | None, file: Path | None, jsonl: bool, weights: P
 
     task = find_task(puzzle, file)
     model = load_model("arc", weights)
-    check_fits(model, task)
+    for oversized in oversized_inputs(model, task):  # a valid task is always answered (DESIGN.md 5)
+        print(f"note: {oversized}, so its two attempts are placeholders (\"voted\": 0)", file=sys.stderr)
     answers = answer_tasks(model, [task], max_segments)
     print_answers(task, answers, jsonl)
     return answers

@@ -163,11 +163,24 @@ def test_bad_tasks_get_one_line_errors(pretrained, tmp_path, content, message):
     directory, _ = pretrained
     path = tmp_path / "task.json"
     path.write_text(content)
-    for command in (("solve", "arc", "--file", path, "--jsonl"), ("adapt", path, "--seconds", 1)):
+    commands = [("adapt", path, "--seconds", 1)] + ([] if "canvas" in message else [("solve", "arc", "--file", path, "--jsonl")])
+    for command in commands:
         result = hrm(*command, "--weights", directory)
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_valid_task_larger_than_the_canvas_is_still_answered(pretrained, tmp_path):
+    """The batch contract answers every well-formed task: two attempts, with a note, no exit."""
+    directory, _ = pretrained
+    path = tmp_path / "task.json"
+    path.write_text('{"train": [{"input": [[1]], "output": [[1]]}], "test": [{"input": [[1, 2, 3, 4, 5, 6]]}]}')
+    result = hrm("solve", "arc", "--file", path, "--jsonl", "--weights", directory)
+    assert result.returncode == 0, result.stderr
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(record["attempts"]) == 2 and record["voted"] == 0
+    assert "test input 1 is 1x6; these weights use a 5x5 canvas" in result.stderr and "placeholders" in result.stderr
 
 
 def test_missing_weights_and_unknown_task_ids_are_one_line_errors(tmp_path):
