@@ -271,3 +271,26 @@ def test_a_run_can_start_from_another_models_weights_on_a_larger_canvas(tmp_path
     flat = hrm("train", "maze", "--run", tmp_path / "flat7", "--steps", 1, "--canvas", 7, "--maze-size", 7,
                "--init-from", tmp_path / "flat", *tiny)
     assert flat.returncode != 0 and "tie it to a 5x5 grid" in flat.stderr and "Traceback" not in flat.stderr
+
+
+@pytest.mark.parametrize("columns", ["80", "120", None])
+def test_single_solve_keeps_every_number_of_the_segment_table_whole(columns):
+    """At 80 columns, wider, and with no terminal (piped, no COLUMNS) the segment table shows
+    whole numbers: probabilities with 3 decimals and the signed Q margin; the verdict folds."""
+    import re
+
+    env = {**os.environ, "HRM_BLAS_THREADS": "1"}
+    env.pop("COLUMNS", None)
+    if columns:
+        env["COLUMNS"] = columns
+    result = subprocess.run([sys.executable, "-m", "hrm_tui", "solve", "sudoku", PUZZLE, "--views", "1",
+                             "--max-segments", "3"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "…" not in result.stdout
+    assert all(len(line) <= int(columns or 80) for line in result.stdout.splitlines())
+    rows = [line for line in result.stdout.splitlines() if re.match(r"^\s+[123] │", line)]
+    assert len(rows) == 3
+    for row in rows:
+        q_halt, q_cont, margin = row.split("│")[1:4]
+        assert re.fullmatch(r"\s*[01]\.\d{3}\s*", q_halt) and re.fullmatch(r"\s*[01]\.\d{3}\s*", q_cont)
+        assert re.fullmatch(r"\s*[+-]\d+\.\d\d\s*", margin)

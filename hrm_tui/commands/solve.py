@@ -104,12 +104,7 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, views, record_path
     console = Console()
     model = model_for_items(kind, model, [item])
     tokens = encode_items(kind, [item], model.config.seq_len)
-    table = Table(title="ACT segments", show_edge=False)
-    for column in ("segment", "q_halt", "q_continue", "halt?", "changed", "confidence", "H decode"):
-        if column == "H decode":
-            table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=40)
-        else:
-            table.add_column(column, justify="right")
+    table = segment_table()
     records = []
     previous = None
     final = None
@@ -120,7 +115,8 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, views, record_path
         changed = "-" if previous is None else str(int((rec.h_tokens[0] != previous).sum()))
         previous = rec.h_tokens[0]
         halts_here = rec.halted_at[0] == rec.segment
-        table.add_row(str(rec.segment), f"{rec.q_halt_prob[0]:.3f}", f"{rec.q_continue_prob[0]:.3f}",
+        margin = float(rec.q_halt_logit[0] - rec.q_continue_logit[0])
+        table.add_row(str(rec.segment), f"{rec.q_halt_prob[0]:.3f}", f"{rec.q_continue_prob[0]:.3f}", f"{margin:+.2f}",
                       "[bold yellow]halt[/]" if halts_here else "", changed,
                       f"{rec.h_confidence[0].mean():.3f}",
                       "[green]solved[/]" if verdict.ok else verdict.message)
@@ -139,6 +135,24 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, views, record_path
 
         write_recording(records, kind, item.puzzle, record_path)
         console.print(f"recorded {len(records)} segments to {record_path}")
+
+
+# Numeric columns with the width their numbers need (e.g. 0.873, -12.41), so none is cut.
+SEGMENT_COLUMNS = (("seg", 3), ("q_halt", 6), ("q_cont", 6), ("margin", 6), ("halt", 4), ("changed", 7),
+                   ("conf", 5))
+
+
+def segment_table():
+    """The segment trace: numbers never cut (no wrap, at least as wide as their header), the
+    verdict column folds, so it reads whole in 80 columns and without a terminal."""
+    from rich.table import Table
+
+    table = Table(title="ACT segments", show_edge=False, caption="margin: Q-halt minus Q-continue logit; "
+                  "ACT halts at the first segment where it is above 0")
+    for header, width in SEGMENT_COLUMNS:
+        table.add_column(header, justify="right", no_wrap=True, min_width=width)
+    table.add_column("H decode", overflow="fold", ratio=1, min_width=12)
+    return table
 
 
 def _other_views(kind, item, model, max_segments, stop_at_halt, views, final, console):
