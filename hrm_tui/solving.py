@@ -187,7 +187,9 @@ def run_model(model, tokens: np.ndarray, max_segments: int | None, stop_at_halt:
     """Final tokens, segments used and ACT's halting segment for every row. Puzzles stream
     through `batch_size` slots; a slot whose puzzle is done takes the next one."""
     from models.act import solve_dynamic
+    from models.backend import fit_blas_threads
 
+    fit_blas_threads(min(batch_size, len(tokens)) * tokens.shape[-1])
     return solve_dynamic(model, tokens, slots=batch_size, max_segments=max_segments,
                          stop_at_halt=stop_at_halt, on_progress=on_progress, settled=settled)
 

@@ -172,3 +172,26 @@ def test_measure_reports_a_fast_rate(tmp_path):
     code = "import json; from models.backend import measure_sgemm_gflops as m; print(json.dumps(m(512, 5)))"
     gflops = run_python(code, tmp_path, HRM_BLAS="openblas", HRM_BLAS_THREADS="1")
     assert gflops > 20  # the reference BLAS manages about 6-8
+
+
+def test_inference_fits_its_blas_threads_to_the_work_unless_the_user_chose(monkeypatch):
+    """Small forward passes, or cores busy elsewhere, take one BLAS thread; large ones on idle
+    cores take every core; HRM_BLAS_THREADS always wins."""
+    from models import backend
+
+    if backend._threads_lib is None:
+        pytest.skip("no optimised BLAS of ours is active")
+    for name in ("HRM_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    cores = backend._usable_cores()
+    try:
+        monkeypatch.setattr(backend, "cores_busy_elsewhere", lambda: False)
+        assert backend.fit_blas_threads(82) == 1
+        assert backend.fit_blas_threads(256 * 82) == cores
+        monkeypatch.setattr(backend, "cores_busy_elsewhere", lambda: True)
+        assert backend.fit_blas_threads(256 * 82) == 1
+        monkeypatch.setenv("HRM_BLAS_THREADS", "1")
+        backend.set_blas_threads(cores)
+        assert backend.fit_blas_threads(82) is None  # left as the user set it
+    finally:
+        backend.set_blas_threads(backend.blas_info().threads or 1)  # as the session started

@@ -104,6 +104,9 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, views, record_path
     console = Console()
     model = model_for_items(kind, model, [item])
     tokens = encode_items(kind, [item], model.config.seq_len)
+    from models.backend import fit_blas_threads
+
+    fit_blas_threads(tokens.size)
     table = segment_table()
     records = []
     previous = None
