@@ -72,15 +72,32 @@ def tables(results: dict[str, Any]) -> list[Table]:
     if "runs" in dynamic:
         names = {"fixed_segments": "fixed segments (every puzzle runs halt_max_steps)",
                  "batch_halting": "fixed batches, stop when every row halted",
-                 "dynamic": f"dynamic ACT scheduling ({dynamic['slots']} slots)"}
+                 "dynamic": f"dynamic ACT scheduling ({dynamic['slots']} slots)",
+                 "dynamic_rules": "dynamic, a row stops when its answer follows the rules (as `hrm solve`)"}
         rows = [[names[k], f"{v['puzzles_per_s']:.1f}", f"{v['exact_accuracy']:.1%}", f"{v['mean_segments']:.2f}"]
                 for k, v in dynamic["runs"].items()]
         out.append((f"Batch solving ({on}) {dynamic['puzzles']} Sudoku puzzles ({dynamic['givens'][0]}-{dynamic['givens'][1]} "
-                    f"givens): dynamic is {dynamic['speedup_vs_fixed_segments']:.2f}x fixed segments",
+                    f"givens): dynamic is {dynamic['speedup_vs_fixed_segments']:.2f}x fixed segments"
+                    + (f", with the rule check {dynamic['speedup_rules_vs_fixed_segments']:.2f}x"
+                       if "speedup_rules_vs_fixed_segments" in dynamic else ""),
                     ["mode", "puzzles/s", "exact accuracy", "mean segments"], rows))
     else:
         out.append(("Batch solving: dynamic ACT scheduling", ["status"],
                     [[dynamic.get("skipped") or dynamic.get("error", "")]]))
+
+    grid = results.get("grid_training") or []
+    if grid:
+        out.append((f"Training step on larger grids (d 128, 2+2 layers, 2x2 cycles, rates on {on})",
+                    ["grid", "cells", "batch", "MLX ms/step (CPU ms)", "tokens/s"],
+                    [[f"{r['side']}x{r['side']}", str(r["cells"]), str(r["batch"]), _ms(r["mlx"]),
+                      _num(r["mlx"].get("tokens_per_s"), "{:,.0f}")] for r in grid]))
+    loaded = results.get("under_load") or {}
+    if "seconds" in loaded:
+        out.append((f"One hard Sudoku with {loaded['views']} views (`hrm solve`) while another process keeps one core busy",
+                    ["BLAS threads", "wall seconds"],
+                    [[name, f"{value:.1f}"] for name, value in loaded["seconds"].items()]))
+    elif loaded:
+        out.append(("Solving beside a busy core", ["status"], [[loaded.get("skipped") or loaded.get("error", "")]]))
 
     start = results["startup"]
     app = start.get("app_first_screen")

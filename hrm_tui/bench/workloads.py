@@ -27,6 +27,15 @@ def sudoku_config(hidden_size: int, layers: int, halt_max_steps: int = 16) -> HR
                      halt_max_steps=halt_max_steps)
 
 
+def grid_config(side: int, vocab_size: int = 6) -> HRMConfig:
+    """The d 128, 2+2-layer shape on a side x side grid (maze and ARC canvases: 225 and 900
+    cells), where attention's share of the work grows with the grid."""
+    import dataclasses
+
+    return dataclasses.replace(sudoku_config(128, 2), puzzle_kind="maze", vocab_size=vocab_size,
+                               seq_len=side * side, grid_shape=(side, side))
+
+
 class RandomSudokuBatches:
     """Sudoku-shaped batches of random tokens: the compute of a step does not depend on them."""
 
@@ -140,14 +149,21 @@ def mlx_inference(weights: str | None, config: dict[str, Any] | None, large_batc
 
 
 def mlx_dynamic(weights: str, puzzles: int, slots: int, givens: tuple[int, int]) -> dict[str, Any]:
-    """Sudoku batch solving three ways on the same generated puzzles: fixed segments (every
+    """Sudoku batch solving four ways on the same generated puzzles: fixed segments (every
     puzzle runs halt_max_steps, the reference's evaluation), fixed batches that stop when all
-    rows have halted, and dynamic slot scheduling (`solve_dynamic`)."""
+    rows have halted, dynamic slot scheduling (`solve_dynamic`) at ACT's halt, and dynamic
+    scheduling where a row stops as soon as its answer follows the rules (what `hrm solve`
+    does with views; it can only gain accuracy over fixed segments)."""
     from models.act import predict, solve_dynamic
     from puzzles import sudoku
 
     model = _load(weights, None)
     inputs, labels = sudoku.make_batch(np.random.default_rng(1), puzzles, *givens)
+    boards = sudoku.decode(inputs)
+
+    def rules_met(rows: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+        return sudoku.solved_mask(boards[rows], sudoku.decode(tokens))
+
     solve_dynamic(model, inputs[:slots], slots=slots)  # compile both batch shapes first
     predict(model, inputs[:slots])
 
@@ -157,7 +173,9 @@ def mlx_dynamic(weights: str, puzzles: int, slots: int, givens: tuple[int, int])
 
     runs = {}
     for name, run in (("fixed_segments", lambda: fixed(False)), ("batch_halting", lambda: fixed(True)),
-                      ("dynamic", lambda: solve_dynamic(model, inputs, slots=slots)[:2])):
+                      ("dynamic", lambda: solve_dynamic(model, inputs, slots=slots)[:2]),
+                      ("dynamic_rules", lambda: solve_dynamic(model, inputs, slots=slots, stop_at_halt=False,
+                                                              settled=rules_met)[:2])):
         (predictions, used), wall, cpu = timed(run)
         runs[name] = {"seconds": wall, "cpu_seconds": cpu,
                       "exact_accuracy": float((predictions == labels).all(axis=1).mean()),
@@ -178,3 +196,16 @@ def app_first_screen() -> float:
             return time.time()
 
     return asyncio.run(run())
+
+
+def busy_core(seconds: float) -> dict[str, Any]:
+    """A competing job for `seconds`: float32 matmuls on one BLAS thread, as a training run
+    beside the measured work keeps one core busy."""
+    import mlx.core as mx
+
+    a = mx.random.normal((512, 512))
+    end, rounds = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        mx.eval(a @ a)
+        rounds += 1
+    return {"rounds": rounds}
