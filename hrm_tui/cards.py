@@ -185,7 +185,8 @@ def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None
     }
     from hrm_tui.recipes import applies_to_kind
 
-    flags = " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in options.items()
+    flags = " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+                     for k, values in options.items() for v in (values if isinstance(values, list) else [values])
                      if k not in ("kind", "run", "export", "plot", "resume") and v is not None and v is not False
                      and applies_to_kind(k, cfg.puzzle_kind))
     card = f"""# {cfg.puzzle_kind} HRM weights
@@ -197,7 +198,7 @@ Made by `hrm train` from this repository; exported from run `{Path(run_dir).name
 HRM, d {cfg.hidden_size}, {cfg.num_heads} heads, {cfg.H_layers} H + {cfg.L_layers} L layers,
 {cfg.H_cycles}x{cfg.L_cycles} cycles, {segments_words}, {cfg.loss_type} loss,
 {GRADIENT_WORDS[cfg.segment_gradient]},
-{POSITION_WORDS[cfg.pos_encodings]}{f' with {cfg.rope_boxes}x{cfg.rope_boxes} boxes' if cfg.rope_boxes else ''}{' + learned absolute positions' if cfg.absolute_positions else ''},
+{POSITION_WORDS[cfg.pos_encodings]}{f' with {cfg.rope_boxes}x{cfg.rope_boxes} boxes' if cfg.rope_boxes else ''}{' + learned absolute positions' if cfg.absolute_positions else ''}{f', {cfg.attention_window}x{cfg.attention_window} attention window' if cfg.attention_window else ''},
 vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-embedding position):
 **{count_parameters(model):,} trainable parameters**.
 

@@ -40,6 +40,7 @@ class TrainOptions:
     pos_encodings: Any
     absolute_positions: bool
     rope_boxes: int
+    attention_window: int
     segment_gradient: Any
     givens_min: int
     givens_max: int
@@ -122,7 +123,7 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
         L_cycles=o.l_cycles, expansion=o.expansion, halt_max_steps=o.max_segments,
         halt_exploration_prob=o.explore, loss_type=getattr(o.loss, "value", o.loss),
         pos_encodings=getattr(o.pos_encodings, "value", o.pos_encodings),
-        absolute_positions=o.absolute_positions, rope_boxes=o.rope_boxes,
+        absolute_positions=o.absolute_positions, rope_boxes=o.rope_boxes, attention_window=o.attention_window,
         segment_gradient=getattr(o.segment_gradient, "value", o.segment_gradient),
         grid_shape=grid_shape,
     )

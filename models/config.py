@@ -49,6 +49,10 @@ class HRMConfig:
     # Ours, 2-D RoPE only: the side of the grid's boxes (3 for Sudoku, 0 = none). Coordinates
     # leave a gap between boxes, so one offset range means "same box" (layers.grid_rope_tables).
     rope_boxes: int = 0
+    # Ours: each grid cell attends only to the cells within attention_window // 2 rows and
+    # columns (and to the puzzle-embedding positions, which see everything); 0 = full
+    # attention (reference). Cost grows with the window, not the grid (models/local_attention.py).
+    attention_window: int = 0
     rms_norm_eps: float = 1e-5
     halt_max_steps: int = 16
     halt_exploration_prob: float = 0.1
@@ -87,6 +91,10 @@ class HRMConfig:
                 self.pos_encodings != "rope2d" or any(side % self.rope_boxes for side in self.grid_shape)):
             problems.append(f"rope_boxes {self.rope_boxes} needs 2-D RoPE on a grid of whole boxes, "
                             f"not {self.pos_encodings} on {self.grid_shape[0]}x{self.grid_shape[1]}")
+        if self.attention_window and (self.attention_window < 3 or self.attention_window % 2 == 0
+                                      or self.grid_shape[0] * self.grid_shape[1] != self.seq_len):
+            problems.append(f"attention_window must be 0 or an odd number >= 3 on a grid that covers seq_len, "
+                            f"not {self.attention_window} on {self.grid_shape[0]}x{self.grid_shape[1]}")
         if self.segment_gradient not in SEGMENT_GRADIENTS:
             problems.append(f"segment_gradient must be one of {SEGMENT_GRADIENTS}, not {self.segment_gradient!r}")
         if self.loss_type not in LOSS_TYPES:
@@ -100,7 +108,8 @@ class HRMConfig:
     def positions(self) -> str:
         """The position encoding as messages name it, e.g. "rope2d with 3x3 boxes"."""
         boxes = f" with {self.rope_boxes}x{self.rope_boxes} boxes" if self.rope_boxes else ""
-        return self.pos_encodings + boxes + (" + absolute table" if self.absolute_positions else "")
+        window = f", {self.attention_window}x{self.attention_window} attention window" if self.attention_window else ""
+        return self.pos_encodings + boxes + (" + absolute table" if self.absolute_positions else "") + window
 
     @property
     def head_dim(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -16,6 +17,7 @@ import numpy as np
 
 from models import fastmath
 from models.config import HRMConfig
+from models.local_attention import dense_window_mask, local_attention
 
 
 def trunc_normal(shape: tuple[int, ...], std: float, rng: np.random.Generator,
@@ -106,13 +108,20 @@ class Attention(nn.Module):
         self.grid_rope = (*config.grid_shape, config.puzzle_emb_len, config.head_dim, config.rope_theta,
                           config.rope_boxes) \
             if config.pos_encodings == "rope2d" else None
+        # Ours: cells attend only to a window of cells (and the puzzle-embedding positions).
+        self.window = config.attention_window
+        self.grid, self.prefix = tuple(config.grid_shape), config.puzzle_emb_len
         d = config.hidden_size
         self.qkv_proj = Linear(d, 3 * d, rng)
         self.o_proj = Linear(d, d, rng)
 
     def __call__(self, x: mx.array, queries: int | None = None) -> mx.array:
-        """Attention of every position, or only of the first `queries` positions (to all)."""
+        """Attention of every position, or only of the first `queries` positions (to all, or
+        with a window to what their window shows)."""
         B, S, d = x.shape
+        local = bool(self.window) and (queries is None or queries > self.prefix)
+        if local:
+            queries_kept, queries = queries, None
         # One matmul per row block of the fused weight: q, k and v come out contiguous, which
         # keeps the elementwise work after them on vectorised (not strided) loops.
         w_q, w_k, w_v = mx.split(self.qkv_proj.weight, 3, axis=0)
@@ -127,12 +136,20 @@ class Attention(nn.Module):
             cos, sin = grid_rope_tables(*self.grid_rope)
             q = rotate_grid(q, cos[: q.shape[2]], sin[: q.shape[2]])
             k = rotate_grid(k, cos, sin)
-        if fastmath.enabled():
+        scale = self.head_dim**-0.5
+        if local and os.environ.get("HRM_LOCAL_ATTENTION") == "dense":  # masked full attention, to compare
+            out = fastmath.softmax((q * scale) @ k.transpose(0, 1, 3, 2)
+                                   + dense_window_mask(self.grid, self.window, self.prefix)) @ v
+        elif local:
+            out = local_attention(q, k, v, self.grid, self.window, self.prefix, scale, fastmath.softmax)
+        elif fastmath.enabled():
             # Explicit attention so the softmax uses the cheap exp (CPU only, see fastmath).
-            weights = fastmath.softmax((q * self.head_dim**-0.5) @ k.transpose(0, 1, 3, 2))
+            weights = fastmath.softmax((q * scale) @ k.transpose(0, 1, 3, 2))
             out = weights @ v
         else:
-            out = mx.fast.scaled_dot_product_attention(q, k, v, scale=self.head_dim**-0.5)
+            out = mx.fast.scaled_dot_product_attention(q, k, v, scale=scale)
+        if local:
+            out = out[:, :, :queries_kept]
         return self.o_proj(out.transpose(0, 2, 1, 3).reshape(B, -1, d))
 
 

@@ -77,6 +77,14 @@ class ReferenceHRM:
             q = q * cos + rot(q) * sin
             k = k * cos + rot(k) * sin
         scores = np.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(self.hd)
+        window = self.cfg.get("attention_window", 0)
+        if window:  # ours: cells see the cells within window // 2 rows and columns, and the prefix
+            rows, cols = self.cfg["grid_shape"]
+            r, c = np.divmod(np.arange(rows * cols), cols)
+            near = (np.abs(r[:, None] - r[None, :]) <= window // 2) & (np.abs(c[:, None] - c[None, :]) <= window // 2)
+            visible = np.ones((S, S), bool)
+            visible[self.p_len:, self.p_len:] = near
+            scores = np.where(visible, scores, -np.inf)
         out = np.einsum("bhqk,bkhd->bqhd", softmax(scores), v).reshape(B, S, D)
         return out @ self.w[prefix + "o_proj.weight"].T
 

@@ -44,6 +44,13 @@ CONFIGS = {
                                           L_cycles=2, puzzle_emb_ndim=32, num_puzzle_identifiers=2, vocab_size=6,
                                           seq_len=36, halt_max_steps=3, grid_shape=(6, 6), pos_encodings="rope2d",
                                           rope_boxes=3, absolute_positions=True),
+    "local-window-grid-rope": HRMConfig(hidden_size=32, num_heads=2, H_layers=1, L_layers=2, H_cycles=2, L_cycles=2,
+                                        puzzle_emb_ndim=48, num_puzzle_identifiers=2, vocab_size=6, seq_len=63,
+                                        halt_max_steps=3, grid_shape=(7, 9), pos_encodings="rope2d",
+                                        attention_window=3),
+    "local-window-1d-rope": HRMConfig(hidden_size=32, num_heads=2, H_layers=1, L_layers=1, H_cycles=2, L_cycles=2,
+                                      puzzle_emb_ndim=32, num_puzzle_identifiers=2, vocab_size=6, seq_len=100,
+                                      halt_max_steps=3, grid_shape=(10, 10), attention_window=5),
 }
 
 

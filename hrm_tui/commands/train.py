@@ -64,6 +64,7 @@ def train(
     pos_encodings: PosEncodings = typer.Option(PosEncodings.rope, help="Positions: RoPE (reference default), a learned absolute table (reference option) or 2-D RoPE by row and column (ours)."),
     absolute_positions: bool = typer.Option(False, "--absolute-positions", help="Add a learned absolute position table (zero at the start) to RoPE or 2-D RoPE, so a cell knows where it is, e.g. which Sudoku box; ties the model to its grid."),
     rope_boxes: int = typer.Option(0, help="2-D RoPE: the side of the grid's boxes (3 for Sudoku), so attention can tell the cell's own box (0 = none)."),
+    attention_window: int = typer.Option(0, help="Each grid cell attends only to a k x k window of cells (odd k >= 3; 0 = full attention, the reference): cost grows with the window, not the grid."),
     segment_gradient: SegmentGradient = typer.Option(SegmentGradient.one_step, help="Gradient: through the last L and H update of each segment (reference one-step) or through every update of the segment (slower steps)."),
     givens_min: int = typer.Option(30, help="Sudoku: fewest givens in training puzzles."),
     givens_max: int = typer.Option(45, help="Sudoku: most givens in training puzzles."),
