@@ -58,7 +58,8 @@ def test_quick_bench_writes_results_and_tables(tmp_path):
     assert measured and all(r["batch1_ms_per_segment"] > 0 for r in measured)
     assert results["startup"]["help_s"] > 0
     assert {t["goal"] for t in results["targets"]} >= {"<= 10 ms", "< 0.3 s", ">= 2x", "<= 1.5x"}
-    assert [r["side"] for r in results["grid_training"]] == [9, 15]
+    assert [r["side"] for r in results["grid_training"]] == [9] * 3 + [15] * 3
+    assert len({r["attention"] for r in results["grid_training"]}) == 3
     assert all(r["mlx"]["tokens_per_s"] > 0 for r in results["grid_training"])
     runs = results["dynamic_scheduling"]["runs"]
     assert runs["dynamic_rules"]["exact_accuracy"] >= runs["fixed_segments"]["exact_accuracy"]

@@ -88,8 +88,8 @@ def tables(results: dict[str, Any]) -> list[Table]:
     grid = results.get("grid_training") or []
     if grid:
         out.append((f"Training step on larger grids (d 128, 2+2 layers, 2x2 cycles, rates on {on})",
-                    ["grid", "cells", "batch", "MLX ms/step (CPU ms)", "tokens/s"],
-                    [[f"{r['side']}x{r['side']}", str(r["cells"]), str(r["batch"]), _ms(r["mlx"]),
+                    ["grid", "cells", "batch", "attention", "MLX ms/step (CPU ms)", "tokens/s"],
+                    [[f"{r['side']}x{r['side']}", str(r["cells"]), str(r["batch"]), r["attention"], _ms(r["mlx"]),
                       _num(r["mlx"].get("tokens_per_s"), "{:,.0f}")] for r in grid]))
     loaded = results.get("under_load") or {}
     if "seconds" in loaded:
@@ -156,7 +156,7 @@ METHOD = """\
 
 
 FAST = """\
-- An optimised sgemm under MLX's CPU backend (models/backend.py, DESIGN.md section 2).
+- An optimised sgemm under MLX's CPU backend (models/backend.py, docs/architecture.md).
 - The whole step (refill, forward, target Q, backward, AdamATan2) is one `mx.compile` with the
   model and optimiser state declared as inputs and outputs (models/training.py); inference runs
   one compiled function per segment (models/act.py).

@@ -118,21 +118,30 @@ def training(plan: Plan, size: int, say: Callable[[str], None]) -> dict[str, Any
 GRID_SIDES = (9, 15, 30)  # Sudoku-sized, a 15x15 maze, the 30x30 maze and ARC canvas
 
 
+LOCAL_WINDOW = 5  # the window measured against full and masked full attention
+ATTENTION_MODES = {"full": ({}, 0), f"{LOCAL_WINDOW}x{LOCAL_WINDOW} window, tiles": ({}, LOCAL_WINDOW),
+                   f"{LOCAL_WINDOW}x{LOCAL_WINDOW} window, masked full": ({"HRM_LOCAL_ATTENTION": "dense"}, LOCAL_WINDOW)}
+
+
 def grid_training(plan: Plan, say: Callable[[str], None]) -> list[dict[str, Any]]:
-    """The d 128 training step on larger grids, with about the same tokens per step: cost per
-    token grows with the grid as attention's share of the work grows."""
+    """The d 128 training step on larger grids, with about the same tokens per step, with full
+    attention and with a window (tiled, and as masked full attention): the cost per token of
+    full attention grows with the grid, a window's should not."""
+    import dataclasses
+
     from hrm_tui.bench.workloads import grid_config
 
     rows = []
     for side in GRID_SIDES[:2] if plan.quick else GRID_SIDES:
-        cfg = grid_config(side)
-        batch = max(2, plan.batch * 81 // cfg.seq_len)
-        say(f"training step on a {side}x{side} grid (batch {batch})")
-        result = _worker({"task": "mlx_train_step", "config": cfg.to_dict(), "batch_size": batch,
-                          "warmup": plan.warmup, "repeats": plan.repeats}, plan.threads)
-        step_flops = flops.train_step_flops(cfg, batch)
-        rows.append({"side": side, "cells": cfg.seq_len, "batch": batch,
-                     "mlx": _step_figures(result, step_flops, replace_batch(plan, batch), cfg)})
+        for mode, (env, window) in ATTENTION_MODES.items():
+            cfg = dataclasses.replace(grid_config(side), attention_window=window)
+            batch = max(2, plan.batch * 81 // cfg.seq_len)
+            say(f"training step on a {side}x{side} grid (batch {batch}): {mode} attention")
+            result = _worker({"task": "mlx_train_step", "config": cfg.to_dict(), "batch_size": batch,
+                              "warmup": plan.warmup, "repeats": plan.repeats}, plan.threads, env=env)
+            step_flops = flops.train_step_flops(cfg, batch)
+            rows.append({"side": side, "cells": cfg.seq_len, "batch": batch, "attention": mode,
+                         "mlx": _step_figures(result, step_flops, replace_batch(plan, batch), cfg)})
     return rows
 
 
@@ -323,10 +332,10 @@ def _target(name: str, goal: str, value: float | None, test: Callable[[float], b
 
 # -- plumbing -----------------------------------------------------------------------------
 
-def _worker(task: dict[str, Any], threads: int, torch: bool = False) -> Any:
-    """Run one task in a fresh interpreter with `threads` BLAS/PyTorch threads."""
+def _worker(task: dict[str, Any], threads: int, torch: bool = False, env: dict[str, str] | None = None) -> Any:
+    """Run one task in a fresh interpreter with `threads` BLAS/PyTorch threads (and `env`)."""
     env = {**os.environ, "HRM_BLAS_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
-           "MKL_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads)}
+           "MKL_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads), **(env or {})}
     if torch:
         env["HRM_BLAS"] = "off"  # keep MLX's BLAS out of the PyTorch process
     try:

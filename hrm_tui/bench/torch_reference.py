@@ -1,6 +1,6 @@
 """The HRM and its ACT training step in PyTorch (CPU, float32, eager), for `hrm bench`.
 
-The same architecture, shapes and work per step as models/ (DESIGN.md section 2), written the
+The same architecture, shapes and work per step as models/ (docs/architecture.md), written the
 way the reference implementation is: post-norm blocks, RMSNorm without gain, SwiGLU, rotate-half
 RoPE, non-causal attention, no biases; one-step gradient (every update but the last L and H
 under no_grad); the no-grad target-Q segment; CE + 0.5 (BCE halt + BCE continue); AdamATan2;
