@@ -293,7 +293,7 @@ def solve_arc_cli(puzzle: str | None, file: Path | None, jsonl: bool, weights: P
 
     task = find_task(puzzle, file)
     model = load_model("arc", weights)
-    for oversized in oversized_inputs(model, task):  # a valid task is always answered (DESIGN.md 5)
+    for oversized in oversized_inputs(model, task):  # a valid task is always answered (docs/cli.md)
         print(f"note: {oversized}, so its two attempts are placeholders (\"voted\": 0)", file=sys.stderr)
     answers = answer_tasks(model, [task], max_segments)
     print_answers(task, answers, jsonl)

@@ -1,7 +1,7 @@
 """Solving puzzles with a loaded model: read inputs, run ACT, check answers against the rules.
 
 Shared by `hrm solve` (single and batch) and `hrm eval`; the app has its own worker but the
-same model calls. Output records follow the batch contract in DESIGN.md section 5.
+same model calls. Output records follow the batch contract in docs/cli.md.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 MLX's Linux CPU wheel links a reference BLAS (about 6 GFLOP/s). `libmlx.so` resolves
 `cblas_sgemm` through the global symbol scope, so a library exporting that name that is
 loaded with RTLD_GLOBAL *before* `import mlx.core` takes over every float32 matmul
-(about 30x faster). Two routes (DESIGN.md section 2):
+(about 30x faster). Two routes (docs/architecture.md):
 
 - ``openblas``: `scipy-openblas32` (a dependency) exports only ``scipy_``-prefixed names,
   so a tiny C shim (`_cblas_shim.c`) forwarding the plain names is compiled once with the
