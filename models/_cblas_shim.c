@@ -4,7 +4,7 @@
  * dynamically; the first definition in the global symbol scope wins. The
  * scipy-openblas32 wheel only exports `scipy_`-prefixed names, so this shim,
  * loaded RTLD_GLOBAL before `mlx.core`, provides the plain names. Built and
- * cached by models/backend.py; see DESIGN.md section 2.
+ * cached by models/backend.py; see docs/architecture.md.
  */
 
 /* OpenBLAS "32" means 32-bit integers, the same CBLAS_INT MLX was built with. */

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 def adapt(
     task_file: Path = typer.Argument(..., metavar="TASK.json", help="ARC task JSON (train pairs, test inputs)."),
-    weights: Optional[Path] = typer.Option(None, help="ARC weights directory [default: the shipped weights]."),
+    weights: Optional[Path] = typer.Option(None, help="ARC weights directory \\[default: the shipped weights]."),
     seconds: float = typer.Option(60.0, help="Time budget for adaptation."),
     steps: int = typer.Option(5000, help="At most this many optimiser steps."),
     views: int = typer.Option(8, help="Augmented views (identity + random symmetry/colour maps), one embedding row each."),
@@ -25,7 +25,7 @@ def adapt(
     emb_lr: float = typer.Option(3e-2, help="SignSGD learning rate of the task's embedding rows."),
     batch_size: int = typer.Option(16, help="Demonstrations per batch."),
     early_stop: bool = typer.Option(True, help="Stop once the demonstrations are reproduced exactly."),
-    max_segments: Optional[int] = typer.Option(None, help="ACT segments when answering [default: the model's]."),
+    max_segments: Optional[int] = typer.Option(None, help="ACT segments when answering \\[default: the model's]."),
     seed: int = typer.Option(0),
     jsonl: bool = typer.Option(False, "--jsonl", help="Print one JSON object per test input (as `hrm solve arc --jsonl`)."),
     out: Optional[Path] = typer.Option(None, help="Write the attempts as ARC Prize submission JSON."),

@@ -19,7 +19,7 @@ def export(
     notes: Optional[Path] = typer.Option(None, help="Markdown appended to the card as its Notes section."),
     compare: Optional[list[Path]] = typer.Option(None, help="Other runs of the same kind to compare with on the card (repeatable); their logs are kept under DIR/runs/."),
     max_segments: Optional[int] = typer.Option(None, help="ACT segments the exported model runs by default (its "
-                                                          "halt_max_steps) [default: as trained]; the card says both."),
+                                                          "halt_max_steps) \\[default: as trained]; the card says both."),
     plot: bool = typer.Option(False, help="Show the training curve in the terminal."),
 ) -> None:
     """Export the latest checkpoint of a run (EMA weights if kept) with card, metrics and curve."""

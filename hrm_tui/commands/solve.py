@@ -23,13 +23,13 @@ def solve(
     puzzle: Optional[str] = typer.Argument(None, help="Sudoku: 81 characters, '.' or '0' for blanks."),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="Puzzle file (Sudoku lines, mazes separated by blank lines, ARC task JSON)."),
     jsonl: bool = typer.Option(False, "--jsonl", help="Batch mode: one JSON object per puzzle on stdout."),
-    weights: Optional[Path] = typer.Option(None, help="Weights directory [default: the shipped weights for KIND]."),
-    max_segments: Optional[int] = typer.Option(None, help="ACT segments to run [default: the model's halt_max_steps]."),
+    weights: Optional[Path] = typer.Option(None, help="Weights directory \\[default: the shipped weights for KIND]."),
+    max_segments: Optional[int] = typer.Option(None, help="ACT segments to run \\[default: the model's halt_max_steps]."),
     stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments (reference evaluation)."),
     views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
-                                                   "the rules [default: sudoku 64, maze 1]; 1 is one plain run."),
-    views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round [default: sudoku 1, maze 1]."),
-    extra_view_segments: Optional[int] = typer.Option(None, help="Sudoku and maze: segments of the rounds after the first [default: all]."),
+                                                   "the rules \\[default: sudoku 64, maze 1]; 1 is one plain run."),
+    views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round \\[default: sudoku 1, maze 1]."),
+    extra_view_segments: Optional[int] = typer.Option(None, help="Sudoku and maze: segments of the rounds after the first \\[default: all]."),
     batch_size: int = typer.Option(256, help="Puzzles per forward pass in batch mode."),
     record: Optional[Path] = typer.Option(None, help="Write the animation of the solve (asciinema .cast or .svg)."),
 ) -> None:

@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
 
 def train(
     kind: Kind = typer.Argument(..., help="Puzzle kind to train on."),
-    run: Optional[Path] = typer.Option(None, help="Run directory for log and checkpoints [default: runs/KIND]."),
+    run: Optional[Path] = typer.Option(None, help="Run directory for log and checkpoints \\[default: runs/KIND]."),
     resume: bool = typer.Option(True, help="Continue from the run directory's latest checkpoint if there is one."),
     steps: int = typer.Option(20000, help="Total optimiser steps (one per ACT segment)."),
     minutes: Optional[float] = typer.Option(None, help="Stop (with a checkpoint) after this many minutes."),
@@ -73,7 +73,7 @@ def train(
     generated_weight: float = typer.Option(1.0, help="Sudoku with --data: the generator's weight in the mix (0 = files only)."),
     data_holdout: int = typer.Option(256, help="Sudoku with --data: puzzles of each file held out for evaluation, never trained on."),
     maze_size: int = typer.Option(15, help="Maze: side length of generated training mazes (and of the held-out ones)."),
-    maze_min_size: Optional[int] = typer.Option(None, help="Maze: train on sizes drawn from this to --maze-size (small mazes are an easier start) [default: --maze-size only]."),
+    maze_min_size: Optional[int] = typer.Option(None, help="Maze: train on sizes drawn from this to --maze-size (small mazes are an easier start) \\[default: --maze-size only]."),
     maze_style: MazeStyle = typer.Option(MazeStyle.carved, help="Maze: carved corridors, scattered walls (like the public Maze-Hard set), or mixed (each maze either)."),
     maze_loops: float = typer.Option(0.05, help="Maze, carved style: fraction of inner walls opened to make loops (0 = perfect mazes, where every dead end can simply be filled in)."),
     canvas: int = typer.Option(30, help="ARC and maze: side of the square canvas (smaller trains far faster; ARC skips larger grids, mazes must fit)."),
