@@ -7,7 +7,7 @@ dominate a segment. Two routes, chosen per call site:
 - Eager: `exp` is built from cheap vectorised ops (round-to-nearest by the 1.5*2^23 trick,
   Cody-Waite reduction, a degree-5 minimax polynomial, the exponent written into the bits by
   a view): relative error below 3e-7 over the whole range, ~1.5x cheaper than `mx.exp`.
-- Inside an `mx.compile` trace (`with fused():`, see models/compiled.py): the plain formulas,
+- Inside an `mx.compile` trace (`with fused():`, see `_segment_function` in models/act.py): the plain formulas,
   because MLX fuses them into one loop that models/cpu_jit.py makes vectorised, ~20x cheaper
   again. The eager polynomial would break that fusion (a view is not fusable).
 

@@ -10,8 +10,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.screen import Screen
+from textual.theme import ThemeProvider
 
-from hrm_tui.app.command_palette import GuardedCommandPalette
 from hrm_tui.app.kinds import KINDS
 from hrm_tui.app.screens.arc import ArcScreen
 from hrm_tui.app.screens.dialogs import MarkdownScreen
@@ -19,6 +19,7 @@ from hrm_tui.app.screens.info import help_markdown
 from hrm_tui.app.screens.maze import MazeScreen
 from hrm_tui.app.screens.puzzle import PuzzleScreen
 from hrm_tui.app.screens.sudoku import SudokuScreen
+from hrm_tui.app.textual_guards import GuardedCommandPalette
 from hrm_tui.app.widgets.top_bar import TopBar
 
 SCREENS = {"sudoku": SudokuScreen, "maze": MazeScreen, "arc": ArcScreen}
@@ -65,9 +66,13 @@ class HRMApp(App):
         self.push_screen(MarkdownScreen("Help", help_markdown(rows, edit_keys)))
 
     def action_command_palette(self) -> None:
-        """Textual's palette with its PageUp/PageDown crash guarded (see `command_palette`)."""
+        """Textual's palette, guarded against its crashes (see `textual_guards`)."""
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(GuardedCommandPalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """The theme picker (palette command "Theme") is a palette too: guarded the same way."""
+        self.push_screen(GuardedCommandPalette(providers=[ThemeProvider], placeholder="Search for themes…"))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every binding of the puzzle screen and its editor, plus switching kinds."""

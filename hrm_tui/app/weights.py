@@ -53,15 +53,19 @@ def load(kind: str, directory: Path | None = None) -> LoadedModel:
         model = load_model(kind)
         return _with_card(LoadedModel(model, default_weights_dir(kind), shipped=True))
     directory = Path(directory).expanduser()
-    if not directory.is_dir():
-        raise UserError(f"{directory} is not a directory")
-    if (directory / "config.json").is_file():
-        return _with_card(LoadedModel(load_model(kind, directory), directory, shipped=False))
-    checkpoint = _newest_checkpoint(directory)
-    if checkpoint is None:
-        raise UserError(f"{directory} holds no weights (config.json + model.safetensors) "
-                        "and no training checkpoints")
-    return _from_checkpoint(kind, checkpoint)
+    try:
+        if not directory.is_dir():
+            raise UserError(f"{directory} is not a directory")
+        if (directory / "config.json").is_file():
+            return _with_card(LoadedModel(load_model(kind, directory), directory, shipped=False))
+        checkpoint = _newest_checkpoint(directory)
+        if checkpoint is None:
+            raise UserError(f"{directory} holds no weights (config.json + model.safetensors) "
+                            "and no training checkpoints")
+        return _from_checkpoint(kind, checkpoint)
+    except OSError as exc:  # a training run pruning or removing what was being read
+        raise UserError(f"could not read {directory}: {exc.strerror or exc}; if a training run is "
+                        "writing it, try again") from None
 
 
 def _newest_checkpoint(directory: Path) -> Path | None:
@@ -73,20 +77,23 @@ def _newest_checkpoint(directory: Path) -> Path | None:
 
 
 def _from_checkpoint(kind: str, checkpoint: Path) -> LoadedModel:
-    from models.checkpoint import RunDir, apply_arrays
-    from models.config import HRMConfig
+    from models.checkpoint import RunDir, apply_arrays, config_from, parameter_count
     from models.errors import ModelError
     from models.hrm import HRM
 
     try:
         groups, state = RunDir.load(checkpoint)
-        config = HRMConfig.from_dict(state["model_config"])
+        config = config_from(state["model_config"], str(checkpoint / "state.json"))
         if config.puzzle_kind != kind:
             raise ModelError(f"{checkpoint} holds a {config.puzzle_kind} model, not a {kind} model")
-        model = HRM(config)
         arrays = groups.get("ema") or groups.get("model")
         if arrays is None:
             raise ModelError(f"{checkpoint} has no model weights")
+        held = sum(array.size for array in arrays.values())
+        if held != parameter_count(config):  # before building: a mistyped config can ask for terabytes
+            raise ModelError(f"{checkpoint}: its config describes {parameter_count(config):,} values, "
+                             f"its weights hold {held:,}")
+        model = HRM(config)
         apply_arrays(model, arrays, str(checkpoint))
         model.eval()
     except KeyError as exc:

@@ -22,6 +22,7 @@ from textual.widgets import Label, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from hrm_tui.app.screens.dialogs import DIALOG_CSS
+from hrm_tui.app.textual_guards import SelectionGuard
 
 CHOICES = (
     ("emb:30", "30 s   learn the task's embedding rows only"),
@@ -39,7 +40,7 @@ def settings_for(choice: str):
     return AdaptSettings(seconds=float(seconds), finetune=mode == "ft")
 
 
-class AdaptScreen(ModalScreen[object]):
+class AdaptScreen(SelectionGuard, ModalScreen[object]):
     """Runs the adaptation and dismisses with `hrm_tui.adaptation.Adapted` (None if it failed)."""
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "AdaptScreen") + """

@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Markdown, OptionList, TextArea
 from textual.widgets.option_list import Option
 
+from hrm_tui.app.textual_guards import SelectionGuard
+
 DIALOG_CSS = """
 {name} {
     align: center middle;
@@ -56,7 +58,7 @@ def reason(error: BaseException) -> str:
     return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
 
 
-class ChoiceScreen(ModalScreen[str | None]):
+class ChoiceScreen(SelectionGuard, ModalScreen[str | None]):
     """Pick one option; with `filterable`, typing narrows a long list (e.g. ARC task ids)."""
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "ChoiceScreen") + """
@@ -115,7 +117,7 @@ class ChoiceScreen(ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
 
-class TextScreen(ModalScreen[str | None]):
+class TextScreen(SelectionGuard, ModalScreen[str | None]):
     """Paste or type text (a puzzle line, a maze, a task JSON); Ctrl+S or Load accepts."""
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "TextScreen") + """
@@ -151,7 +153,7 @@ class TextScreen(ModalScreen[str | None]):
             self.dismiss(None)
 
 
-class PathScreen(ModalScreen[Path | None]):
+class PathScreen(SelectionGuard, ModalScreen[Path | None]):
     """Choose a file (or a directory, with `directories`) by typing a path or browsing.
 
     `default_label` adds a button that dismisses with an empty Path: "use the default".
@@ -225,7 +227,7 @@ class PathScreen(ModalScreen[Path | None]):
             self.dismiss(None)
 
 
-class PromptScreen(ModalScreen[str | None]):
+class PromptScreen(SelectionGuard, ModalScreen[str | None]):
     """One line of input, e.g. the file name for a recording."""
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "PromptScreen")
@@ -250,7 +252,7 @@ class PromptScreen(ModalScreen[str | None]):
         self.dismiss(event.value.strip() or None)
 
 
-class MarkdownScreen(ModalScreen[None]):
+class MarkdownScreen(SelectionGuard, ModalScreen[None]):
     """Read-only text: the help screen and the model card."""
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "MarkdownScreen") + """

@@ -26,8 +26,9 @@ from textual.worker import Worker, WorkerState
 from hrm_tui.app import palette
 from hrm_tui.app.kinds import KINDS, Picture
 from hrm_tui.app.messages import SegmentTraced, SolveFailed, SolveFinished
-from hrm_tui.app.screens.dialogs import MarkdownScreen, PathScreen, PromptScreen, TextScreen
+from hrm_tui.app.screens.dialogs import MarkdownScreen, PathScreen, PromptScreen, TextScreen, reason, shorten
 from hrm_tui.app.solver import SolveRequest, run_trace
+from hrm_tui.app.textual_guards import SelectionGuard
 from hrm_tui.app.trajectory import Frame, Trajectory
 from hrm_tui.app.weights import LoadedModel
 from hrm_tui.app.widgets.editors import GridEditor
@@ -38,6 +39,7 @@ from hrm_tui.app.widgets.top_bar import TopBar
 from hrm_tui.errors import UserError
 from puzzles.errors import PuzzleError
 
+MAX_OPEN_BYTES = 2**20  # puzzle files the open dialog reads (about 12,900 Sudoku lines)
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # frames per second
 DEFAULT_SPEED = 3
 _COMPILED_SHAPES: set[tuple[str, tuple[int, ...]]] = set()  # (model config, input shape) solved before
@@ -52,7 +54,7 @@ def ghost(picture: Picture) -> Picture:
                          for row in picture.cells), picture.box, picture.tiles)
 
 
-class PuzzleScreen(Screen):
+class PuzzleScreen(SelectionGuard, Screen):
     KIND: ClassVar[str]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
@@ -531,16 +533,27 @@ class PuzzleScreen(Screen):
     def action_open(self) -> None:
         def opened(path: Path | None) -> None:
             if path is not None:
-                from hrm_tui.errors import UserError
-                from hrm_tui.solving import check_input_file
-
-                try:
-                    # Same front door as the CLI: size, file type and encoding before reading.
-                    self.open_path(check_input_file(path))
-                except (PuzzleError, UserError) as exc:
-                    self.notify(str(exc), title="Cannot open", severity="error", timeout=8)
+                self.open_checked(path)
         self.app.push_screen(PathScreen(f"Open a {self.kind.title} file", Path.cwd(), hint=self.open_hint),
                              opened)
+
+    def open_checked(self, path: Path) -> None:
+        """Open a puzzle file; whatever is wrong with it is a notice, and the puzzle on screen
+        stays. The CLI's front door (file type, encoding) after a size limit of the app's own:
+        files are parsed on the UI thread, and a picker of more puzzles than fit in
+        MAX_OPEN_BYTES is no use to a person (`hrm solve --file` takes batches)."""
+        from hrm_tui.solving import check_input_file
+
+        try:
+            size = path.stat().st_size
+            if size > MAX_OPEN_BYTES:
+                raise UserError(f"{path.name} is {size / 2**20:,.1f} MiB; the app opens puzzle files up to "
+                                f"{MAX_OPEN_BYTES // 2**20} MiB (hrm solve --file reads larger batches)")
+            self.open_path(check_input_file(path))
+        except (PuzzleError, UserError) as exc:
+            self.notify(str(exc), title="Cannot open", severity="error", timeout=8)
+        except OSError as exc:  # gone or unreadable since it was chosen
+            self.notify(f"{path}: {reason(exc)}", title="Cannot open", severity="error", timeout=8)
 
     open_hint = ""
     paste_hint = ""
@@ -590,7 +603,6 @@ class PuzzleScreen(Screen):
             hint=".svg: animated picture for browsers and READMEs · .cast: asciinema recording"), chosen)
 
     def _write_recording(self, name: str) -> None:
-        from hrm_tui.app.screens.dialogs import reason, shorten
         from hrm_tui.recording import record
 
         try:
