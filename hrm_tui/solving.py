@@ -303,6 +303,57 @@ def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | 
     return answers
 
 
+@dataclass(frozen=True)
+class ViewStep:
+    """One segment of one view's run, moved back to the puzzle's cells: what the app animates
+    and a single `hrm solve` prints."""
+
+    view: int  # 0 = the puzzle as given
+    views: int  # how many views may be tried
+    record: Any  # models.act.SegmentRecord, decodes and confidences in the puzzle's frame
+    follows_rules: bool  # this segment's H answer keeps the givens and breaks no rule
+
+
+def trace_views(model, puzzle: np.ndarray, views: ViewPlan, max_segments: int | None, stop_at_halt: bool,
+                inner_cycles: bool = False):
+    """A Sudoku puzzle's views one after another, segment by segment: `answer_items`'s search
+    for one puzzle at one view per round. With more than one view, a view's run stops at the
+    first segment whose answer follows the rules, and that view ends the search; views after
+    the first run at most `views.extra_segments` segments. Yields `ViewStep`s."""
+    from models.act import trace
+    from models.backend import fit_blas_threads
+    from puzzles import sudoku
+    from puzzles.views import views as views_of
+
+    fit_blas_threads(puzzle.size + 1)
+    searching = views.views > 1
+    for view in views_of("sudoku", views.views):
+        seen = view.apply(puzzle)
+        segments = max_segments if view.index == 0 or views.extra_segments is None else views.extra_segments
+        for record in trace(model, sudoku.encode(seen)[None, :], max_segments=segments, inner_cycles=inner_cycles):
+            ok = bool(sudoku.solved_mask(seen, sudoku.decode(record.h_tokens))[0])
+            yield ViewStep(view.index, views.views, _in_puzzle_frame(record, view), ok)
+            if (searching and ok) or (stop_at_halt and record.halted_at[0]):
+                break
+        if not searching or ok:
+            return
+
+
+def _in_puzzle_frame(record, view):
+    """A Sudoku segment record with its decodes relabelled and moved back to the puzzle's cells."""
+    import dataclasses
+
+    from puzzles import sudoku
+
+    def tokens(values: np.ndarray) -> np.ndarray:
+        return sudoku.encode(view.invert(sudoku.decode(values)))
+
+    return dataclasses.replace(record, h_tokens=tokens(record.h_tokens), l_tokens=tokens(record.l_tokens),
+                               h_confidence=view.move_back(record.h_confidence),
+                               l_confidence=view.move_back(record.l_confidence),
+                               inner=[(level, tokens(values)) for level, values in record.inner])
+
+
 def _sudoku_rules_met(items: list[PuzzleItem], owners: np.ndarray):
     """For `solve_dynamic`: which rows are done, because their current Sudoku answer follows
     the rules (checked in the view's frame, where the row's puzzle is) or because another

@@ -40,6 +40,9 @@ class View:
     index: int
     apply: Callable[[np.ndarray], np.ndarray]
     invert: Callable[[np.ndarray], np.ndarray]
+    # Moves per-cell values (confidences, tokens of a kind without relabelling) back to the
+    # puzzle's cells without relabelling them; last axis = the cells, row-major.
+    move_back: Callable[[np.ndarray], np.ndarray]
 
 
 def views(kind: str, count: int) -> list[View]:
@@ -49,12 +52,12 @@ def views(kind: str, count: int) -> list[View]:
     if not 1 <= count <= MAX_VIEWS[kind]:
         raise PuzzleError(f"{kind} views must be between 1 and {MAX_VIEWS[kind]}, got {count}")
     if kind == "maze":
-        return [View(k, lambda grid, k=k: dihedral.transform(grid, k), lambda grid, k=k: dihedral.invert(grid, k))
-                for k in range(count)]
-    out = [View(0, np.asarray, np.asarray)]
+        return [View(k, lambda grid, k=k: dihedral.transform(grid, k), lambda grid, k=k: dihedral.invert(grid, k),
+                     lambda grid, k=k: dihedral.invert(grid, k)) for k in range(count)]
+    out = [View(0, np.asarray, np.asarray, np.asarray)]
     for k in range(1, count):
         transform = random_transform(np.random.default_rng([VIEW_SEED, k]))
-        out.append(View(k, transform.apply, transform.invert))
+        out.append(View(k, transform.apply, transform.invert, transform.move_back))
     return out
 
 

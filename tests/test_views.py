@@ -164,3 +164,28 @@ def test_view_plan_options_are_checked_and_spelled_out(tmp_path):
                           (("--extra-view-segments", 0), "--extra-view-segments must be >= 1")]:
         refused = hrm("eval", "sudoku", "--levels", "easy", "--count", 1, *args)
         assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_tracing_views_finds_what_the_batch_search_finds_in_the_puzzles_frame():
+    """`trace_views` (the app's and single solve's path) answers a puzzle the plain run misses
+    with the same view as `answer_items`, and every record it yields is in the puzzle's frame:
+    the answering segment's decode is that answer, givens where the givens are."""
+    from hrm_tui.data_sources import sudoku_level_set
+    from hrm_tui.model_store import load_model
+    from hrm_tui.solving import PuzzleItem, ViewPlan, answer_items, trace_views
+
+    puzzles, solutions = sudoku_level_set("medium", 12, 1234)
+    model = load_model("sudoku")
+    plan = ViewPlan(8)
+    found = answer_items("sudoku", model, [PuzzleItem(p) for p in puzzles], 8, False, views=plan)
+    won = next(i for i in range(12) if found.view[i] > 0 and sudoku.check_solution(puzzles[i], found.predictions[i]).ok)
+    steps = list(trace_views(model, puzzles[won], plan, 8, False))
+    last = steps[-1]
+    assert last.follows_rules and last.view == found.view[won] and last.views == 8
+    assert [s.view for s in steps] == sorted(s.view for s in steps) and not any(s.follows_rules for s in steps[:-1])
+    answer = sudoku.decode(last.record.h_tokens[0])
+    np.testing.assert_array_equal(answer, found.predictions[won])
+    given = puzzles[won] != 0
+    for step in steps:
+        assert step.record.h_confidence.shape == (1, 81)
+        assert (sudoku.decode(step.record.h_tokens[0])[given] == puzzles[won][given]).mean() > 0.9

@@ -96,24 +96,19 @@ def _solve_batch(kind, items, model, max_segments, stop_at_halt, views, batch_si
 
 def _solve_one(kind, item, model, max_segments, stop_at_halt, views, record_path) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    from hrm_tui.solving import decode_prediction, encode_items, model_for_items, verify
-    from models.act import trace
+    from hrm_tui.solving import decode_prediction, verify
 
     console = Console()
-    model = model_for_items(kind, model, [item])
-    tokens = encode_items(kind, [item], model.config.seq_len)
-    from models.backend import fit_blas_threads
-
-    fit_blas_threads(tokens.size)
     table = segment_table()
-    records = []
-    previous = None
-    final = None
-    for rec in trace(model, tokens, max_segments=max_segments):
-        records.append(rec)
+    records, previous, final, answered = [], None, None, None
+    for view, rec in _traced(kind, item, model, max_segments, stop_at_halt, views):
         prediction = decode_prediction(kind, rec.h_tokens[0], item)
+        if view > 0:  # later views are searched, not shown: their answer is reported below
+            if verify(kind, item, prediction).ok:
+                final, answered = prediction, view
+            continue
+        records.append(rec)
         verdict = verify(kind, item, prediction)
         changed = "-" if previous is None else str(int((rec.h_tokens[0] != previous).sum()))
         previous = rec.h_tokens[0]
@@ -125,11 +120,15 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, views, record_path
                       "[green]solved[/]" if verdict.ok else verdict.message)
         if final is None or not stop_at_halt or rec.halted_at[0] in (0, rec.segment):
             final = prediction
-        if stop_at_halt and rec.halted_at[0]:
-            break
     console.print(_render(kind, item.puzzle), highlight=False)
     console.print(table)
-    final = _other_views(kind, item, model, max_segments, stop_at_halt, views, final, console)
+    if kind == "sudoku" and views.views > 1 and answered is None and not verify(kind, item, final).ok:
+        console.print(f"views 2-{views.views} (symmetric copies of the puzzle) gave no better answer")
+    elif answered is not None:
+        console.print(f"view {answered + 1} of {views.views} (a symmetric copy of the puzzle) gives an answer "
+                      "that follows the rules")
+    if kind == "maze":
+        final = _other_views(kind, item, model, max_segments, stop_at_halt, views, final, console)
     verdict = verify(kind, item, final)
     console.print(_render(kind, final), highlight=False)
     console.print(f"[bold {'green' if verdict.ok else 'red'}]{verdict.message}[/]")
@@ -138,6 +137,26 @@ def _solve_one(kind, item, model, max_segments, stop_at_halt, views, record_path
 
         write_recording(records, kind, item.puzzle, record_path)
         console.print(f"recorded {len(records)} segments to {record_path}")
+
+
+def _traced(kind, item, model, max_segments, stop_at_halt, views):
+    """(view, segment record) pairs: every view a Sudoku search tries (`trace_views`, the
+    app's code path too), or the maze as given (its other views run in `_other_views`)."""
+    from hrm_tui.solving import encode_items, model_for_items, trace_views
+    from models.act import trace
+    from models.backend import fit_blas_threads
+
+    if kind == "sudoku":
+        for step in trace_views(model, item.puzzle, views, max_segments, stop_at_halt):
+            yield step.view, step.record
+        return
+    model = model_for_items(kind, model, [item])
+    tokens = encode_items(kind, [item], model.config.seq_len)
+    fit_blas_threads(tokens.size)
+    for rec in trace(model, tokens, max_segments=max_segments):
+        yield 0, rec
+        if stop_at_halt and rec.halted_at[0]:
+            return
 
 
 # Numeric columns with the width their numbers need (e.g. 0.873, -12.41), so none is cut.

@@ -25,6 +25,13 @@ class SudokuTransform:
     def apply(self, boards) -> np.ndarray:
         return self.digits[np.asarray(boards)[..., self.gather]]
 
+    def move_back(self, values) -> np.ndarray:
+        """Per-cell values (any dtype) of the transformed grid back at the original cells."""
+        values = np.asarray(values)
+        out = np.empty_like(values)
+        out[..., self.gather] = values
+        return out
+
     def invert(self, boards) -> np.ndarray:
         inverse_digits = np.argsort(self.digits).astype(self.digits.dtype)
         boards = np.asarray(boards)
