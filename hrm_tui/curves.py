@@ -7,20 +7,24 @@ from pathlib import Path
 from typing import Any
 
 
-def _chart(log: list[dict[str, Any]], width: int = 100, height: int = 24) -> str:
+def chart(log: list[dict[str, Any]], width: int = 100, height: int = 24, minutes: bool = False) -> str:
+    """Loss (left axis) and accuracies (right axis) against optimiser steps or wall minutes."""
     import plotext as plt
+
+    def x(record: dict[str, Any]) -> float:
+        return record.get("wall_time", 0.0) / 60 if minutes else record["step"]
 
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
-    steps = [r["step"] for r in log if "loss" in r]
-    plt.plot(steps, [r["loss"] for r in log if "loss" in r], label="train loss", yside="left")
+    losses = [r for r in log if "loss" in r]
+    plt.plot([x(r) for r in losses], [r["loss"] for r in losses], label="train loss", yside="left")
     for key, label in (("accuracy", "train cell acc"), ("eval_exact_accuracy", "eval exact"),
                        ("eval_token_accuracy", "eval token acc")):
-        points = [(r["step"], r[key]) for r in log if key in r]
+        points = [r for r in log if key in r]
         if points:
-            plt.plot([p[0] for p in points], [p[1] for p in points], label=label, yside="right")
-    plt.xlabel("optimiser step")
+            plt.plot([x(r) for r in points], [r[key] for r in points], label=label, yside="right")
+    plt.xlabel("wall-clock minutes" if minutes else "optimiser step")
     plt.title("training curve")
     return plt.build()
 
@@ -29,7 +33,7 @@ def plot_terminal(log: list[dict[str, Any]]) -> None:
     if not log:
         print("no log records yet")
         return
-    print(_chart(log))
+    print(chart(log))
 
 
 def save_curve_svg(log: list[dict[str, Any]], path: Path) -> Path:
@@ -37,6 +41,6 @@ def save_curve_svg(log: list[dict[str, Any]], path: Path) -> Path:
     from rich.text import Text
 
     console = Console(record=True, width=104, file=io.StringIO(), color_system="truecolor")
-    console.print(Text.from_ansi(_chart(log)))
+    console.print(Text.from_ansi(chart(log)))
     console.save_svg(str(path), title="training curve")
     return Path(path)
