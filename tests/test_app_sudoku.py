@@ -267,3 +267,37 @@ def test_sudoku_verdict_prefers_rules_over_the_known_solution():
     wrong[[2, 3]] = wrong[[3, 2]]
     assert not KINDS["sudoku"].verdict(puzzle, wrong).ok
     assert np.all(puzzle.givens == (sudoku.parse(NEWSPAPER) != 0))
+
+
+@pilot_test
+async def test_a_hard_puzzle_the_cli_solves_by_views_is_solved_in_the_app_the_same_way():
+    """The app searches the same symmetric views as `hrm solve` (one code path), shows the
+    view that answered and says which of how many, and steps back through the views that
+    failed; the status shows the Q margin that decides halting."""
+    import re
+
+    from hrm_tui.data_sources import sudoku_level_set
+    from puzzles import sudoku
+    from test_reliability_support import hrm
+
+    puzzle = sudoku.format_line(sudoku_level_set("hard", 1, 1234)[0][0])
+    cli = hrm("solve", "sudoku", puzzle)
+    assert cli.returncode == 0, cli.stderr
+    view, views = map(int, re.search(r"view (\d+) of (\d+) \(a symmetric copy", cli.stdout).groups())
+    assert view > 1 and cli.stdout.rstrip().endswith("solved")
+    app = make_app("sudoku", None)  # the shipped weights, as `hrm solve` uses
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*puzzle.replace(".", "0"))
+        await solve(pilot)
+        screen = app.screen
+        status = str(screen.query_one("#status").render())
+        assert f"View {view} of {views}: answered by the rules" in status
+        assert "✓ solved" in status and "margin" in status
+        assert len(screen.view_runs) == view
+        await pilot.press("less_than_sign")
+        await pilot.pause()
+        assert f"View {view - 1} of {views}: no answer by the rules" in str(screen.query_one("#status").render())
+        await pilot.press("greater_than_sign", "greater_than_sign")
+        await pilot.pause()
+        assert f"View {view} of {views}" in str(screen.query_one("#status").render())

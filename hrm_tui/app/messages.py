@@ -9,10 +9,12 @@ from textual.message import Message
 
 @dataclass
 class SegmentTraced(Message):
-    """One ACT segment of solve `solve_id` is ready (a `models.act.SegmentRecord`)."""
+    """One ACT segment of solve `solve_id` is ready (a `models.act.SegmentRecord`), of the
+    puzzle's symmetric view `view` (0: the puzzle as given), in the puzzle's frame."""
 
     solve_id: int
     record: object
+    view: int = 0
 
 
 @dataclass

@@ -27,6 +27,7 @@ class SolveRequest:
     max_segments: int
     stop_at_halt: bool
     follow_up: Callable[[], object] | None = None  # more work after the trace (ARC voting)
+    views: object | None = None  # hrm_tui.solving.ViewPlan: Sudoku views, tried as `hrm solve` tries them
 
 
 def run_trace(target: MessagePump, request: SolveRequest) -> None:
@@ -34,19 +35,35 @@ def run_trace(target: MessagePump, request: SolveRequest) -> None:
     worker = get_current_worker()
     started = time.perf_counter()
     try:
-        from models.act import trace
-
-        records = trace(request.model, request.tokens[None, :], np.array([request.puzzle_id], np.int32),
-                        max_segments=request.max_segments, inner_cycles=True)
-        for record in records:
+        for view, record in _records(request):
             if worker.is_cancelled:
                 return
-            target.post_message(SegmentTraced(request.solve_id, record))
-            if request.stop_at_halt and record.halted_at[0]:
-                break
+            target.post_message(SegmentTraced(request.solve_id, record, view))
         extra = request.follow_up() if request.follow_up and not worker.is_cancelled else None
     except Exception as exc:  # noqa: BLE001 - the worker reports, the UI stays up
         target.post_message(SolveFailed(request.solve_id, f"{type(exc).__name__}: {exc}"))
         return
     if not worker.is_cancelled:
         target.post_message(SolveFinished(request.solve_id, time.perf_counter() - started, extra))
+
+
+def _records(request: SolveRequest):
+    """(view, segment record) pairs: the puzzle's symmetric views one after another through
+    `hrm_tui.solving.trace_views`, the code `hrm solve` runs (each view runs until its answer
+    follows the rules, as there, not until ACT halts), or one plain trace."""
+    if request.views is not None and request.views.views > 1:
+        from hrm_tui.solving import trace_views
+        from puzzles import sudoku
+
+        board = sudoku.decode(request.tokens)
+        for step in trace_views(request.model, board, request.views, request.max_segments, stop_at_halt=False,
+                                inner_cycles=True):
+            yield step.view, step.record
+        return
+    from models.act import trace
+
+    for record in trace(request.model, request.tokens[None, :], np.array([request.puzzle_id], np.int32),
+                        max_segments=request.max_segments, inner_cycles=True):
+        yield 0, record
+        if request.stop_at_halt and record.halted_at[0]:
+            return

@@ -43,8 +43,13 @@ class SegmentQ:
 class Trajectory:
     """Everything traced so far for one puzzle (batch row `row` of the records)."""
 
-    def __init__(self, max_segments: int, updates_per_segment: int = 0, row: int = 0):
+    def __init__(self, max_segments: int, updates_per_segment: int = 0, row: int = 0, view: int = 0,
+                 answer_at_halt: bool = True):
         self.max_segments = max_segments
+        self.view = view  # the puzzle's symmetric view this run answers (0: as given)
+        # Where the answer is read: where ACT halts (a plain solve), or the last segment (a
+        # view search, whose runs end where their answer follows the rules, as `hrm solve`).
+        self.answer_at_halt = answer_at_halt
         self.updates_per_segment = updates_per_segment
         self.row = row
         self.records: list = []  # the SegmentRecords as traced (for recordings)
@@ -93,8 +98,9 @@ class Trajectory:
 
     @property
     def answer_segment(self) -> int:
-        """The segment whose H decode is the model's answer: where ACT halted, else the last."""
-        return self.halted_at or len(self.coarse)
+        """The segment whose H decode is the model's answer: where ACT halted (unless the
+        answer is read at the end), else the last."""
+        return (self.halted_at if self.answer_at_halt else 0) or len(self.coarse)
 
     def answer(self) -> Frame | None:
         seg = self.answer_segment

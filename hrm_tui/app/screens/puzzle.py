@@ -80,6 +80,10 @@ class PuzzleScreen(SelectionGuard, Screen):
         Binding("v", "cycle_view", "H/L view", show=False, id="view",
                 tooltip="Show both decodes, only H, or only L"),
         Binding("escape", "stop", "Stop", show=False, id="stop", tooltip="Stop a running solve; pause playback"),
+        Binding("less_than_sign", "other_view(-1)", "Previous view", show=False, key_display="<", id="prev-view",
+                tooltip="Show the symmetric view tried before this one"),
+        Binding("greater_than_sign", "other_view(1)", "Next view", show=False, key_display=">", id="next-view",
+                tooltip="Show the symmetric view tried after this one"),
         Binding("n", "new", "New", id="new", tooltip="A new puzzle from the generator (or a blank one)"),
         Binding("o", "open", "Open", id="open", tooltip="Load a puzzle file"),
         Binding("p", "paste", "Paste", show=False, id="paste", tooltip="Type or paste a puzzle as text"),
@@ -105,7 +109,9 @@ class PuzzleScreen(SelectionGuard, Screen):
         self.weights_dir = weights_dir
         self.loaded: LoadedModel | None = None
         self.load_error: str | None = None
-        self.trajectory: Trajectory | None = None
+        self.trajectory: Trajectory | None = None  # the run on screen
+        self.view_runs: list[Trajectory] = []  # one run per symmetric view the solve tried
+        self.views = None  # the solve's hrm_tui.solving.ViewPlan, when it searches views
         self.solved_puzzle = None  # the puzzle the trajectory belongs to
         self.extra = None  # what the solve's follow-up produced (ARC: voted attempts)
         self.solve_id = 0
@@ -235,12 +241,15 @@ class PuzzleScreen(SelectionGuard, Screen):
         self.compiling = shape not in _COMPILED_SHAPES
         _COMPILED_SHAPES.add(shape)
         config = self.loaded.config
-        self.trajectory = Trajectory(config.halt_max_steps)
+        self.views = self.solve_views()
+        searching = self.views is not None and self.views.views > 1
+        self.trajectory = Trajectory(config.halt_max_steps, answer_at_halt=not searching)
+        self.view_runs = [self.trajectory]
         self.solved_puzzle = puzzle
         self.running = True
         self.extra = None
         request = SolveRequest(self.solve_id, model, tokens, puzzle_id,
-                               config.halt_max_steps, self.stop_at_halt, self.follow_up(puzzle))
+                               config.halt_max_steps, self.stop_at_halt, self.follow_up(puzzle), self.views)
         self.in_thread(partial(run_trace, self, request), "solve", lambda _: None, self._solve_crashed)
         self.set_reactive(PuzzleScreen.position, 0)
         self.playing = True
@@ -250,7 +259,36 @@ class PuzzleScreen(SelectionGuard, Screen):
     def _segment_traced(self, message: SegmentTraced) -> None:
         if message.solve_id != self.solve_id or self.trajectory is None:
             return
-        self.trajectory.add(message.record)
+        self._run_of_view(message.view).add(message.record)
+        self._refresh_all()
+
+    def _run_of_view(self, view: int) -> Trajectory:
+        """The run of a view; a new view's run is shown at once if the newest run was on screen."""
+        last = self.view_runs[-1]
+        if last.view == view:
+            return last
+        last.finished = True
+        run = Trajectory(last.max_segments, view=view, answer_at_halt=last.answer_at_halt)
+        self.view_runs.append(run)
+        if self.trajectory is last:
+            self.trajectory = run
+            self.set_reactive(PuzzleScreen.position, 0)
+        return run
+
+    def solve_views(self):
+        """The symmetric views a solve tries (a `hrm_tui.solving.ViewPlan`), or None: one run."""
+        return None
+
+    def action_other_view(self, delta: int) -> None:
+        """Show the run of the view tried before or after the one on screen."""
+        if len(self.view_runs) < 2 or self.trajectory is None:
+            self.notify("Only one view was tried: the first run's answer followed the rules, or no "
+                        "views were searched.", timeout=3)
+            return
+        index = max(0, min(len(self.view_runs) - 1, self.view_runs.index(self.trajectory) + delta))
+        self.playing = False
+        self.trajectory = self.view_runs[index]
+        self.position = max(len(self.frames) - 1, 0)
         self._refresh_all()
 
     def follow_up(self, puzzle) -> Callable[[], object] | None:
@@ -276,8 +314,8 @@ class PuzzleScreen(SelectionGuard, Screen):
 
     def _solve_ended(self) -> None:
         self.running = False
-        if self.trajectory is not None:
-            self.trajectory.finished = True
+        for run in self.view_runs:
+            run.finished = True
         self._refresh_all()
 
     def action_stop(self) -> None:
@@ -468,6 +506,8 @@ class PuzzleScreen(SelectionGuard, Screen):
             text.append("Enter solves. ? shows every key.", style="dim")
             return text
         # Most important first: short terminals show only the first lines.
+        if self.views is not None and self.views.views > 1:
+            self._append_view_line(text, traj)
         answer = traj.answer()
         at_answer = traj.finished and answer is frame
         if traj.finished and answer is not None:
@@ -476,20 +516,37 @@ class PuzzleScreen(SelectionGuard, Screen):
         if frame.h_tokens is not None and not at_answer:
             self._append_verdict(text, f"H at {frame.segment}", self.kind.verdict(self.solved_puzzle, frame.h_tokens))
         q = traj.segments[frame.segment - 1]
-        relation = ">" if q.q_halt > q.q_continue else "≤"
-        text.append(f"q_halt {q.q_halt:.2f} {relation} q_cont {q.q_continue:.2f} → ")
+        margin = q.q_halt_logit - q.q_continue_logit  # what decides: probabilities near 1 hide it
+        text.append(f"q_halt {q.q_halt:.3f}, q_cont {q.q_continue:.3f}, margin {margin:+.2f} → ")
         text.append("halt" if q.would_halt else "continue", style="bold")
         if q.would_halt and q.q_halt <= q.q_continue:
             text.append(" (last segment)")
         text.append("\n")
         if traj.halted_at:
             text.append(f"ACT halted at segment {traj.halted_at}\n", style=palette.HALT)
+        elif traj.finished and not traj.answer_at_halt and answer is not None and \
+                self.kind.verdict(self.solved_puzzle, answer.h_tokens).ok:
+            text.append(f"Stopped at segment {len(traj.coarse)}: the answer follows the rules\n")
         elif traj.finished:
             text.append(f"ACT did not halt in {len(traj.coarse)} segments\n")
         if self.solved_puzzle is not self.editor.puzzle:
             text.append("Puzzle edited since; Enter solves again.\n", style="italic")
         text.rstrip()
         return text
+
+    def _append_view_line(self, text: Text, run: Trajectory) -> None:
+        """Which view of how many is on screen, and what became of it."""
+        text.append(f"View {run.view + 1} of {self.views.views}", style="bold")
+        if self.running and run is self.view_runs[-1]:
+            text.append(": running")
+        else:
+            last = run.coarse[-1] if run.coarse else None
+            ok = last is not None and self.kind.verdict(self.solved_puzzle, last.h_tokens).ok
+            text.append(": answered by the rules" if ok else ": no answer by the rules",
+                        style=palette.OK if ok else palette.FAIL)
+        if len(self.view_runs) > 1:
+            text.append(f" · < > step through the {len(self.view_runs)} tried", style="dim")
+        text.append("\n")
 
     def _append_verdict(self, text: Text, what: str, verdict) -> None:
         checkable = self.kind.checkable(self.solved_puzzle)

@@ -41,6 +41,12 @@ class SudokuScreen(PuzzleScreen):
     def make_editor(self) -> SudokuEditor:
         return SudokuEditor(SudokuPuzzle.empty())
 
+    def solve_views(self):
+        """Sudoku's default views, as `hrm solve` tries them (one shared code path)."""
+        from hrm_tui.solving import views_for
+
+        return views_for("sudoku", None)
+
     def action_clear(self) -> None:
         self.load_puzzle(SudokuPuzzle.empty(), "Cleared: type a puzzle in (u undoes)")
 
