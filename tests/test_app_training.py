@@ -63,3 +63,34 @@ async def test_the_training_view_follows_a_run(tmp_path, tiny_weights):
         await pilot.press("s")
         await pilot.pause()
     assert answers == ["solve"]
+
+
+@pilot_test
+async def test_t_opens_the_run_of_the_loaded_checkpoint_and_s_solves_with_its_newest(tmp_path):
+    """A model loaded from a real (tiny) training run: `t` shows that run, `s` reloads its
+    newest checkpoint and solves the puzzle on screen."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    trained = subprocess.run([sys.executable, "-m", "hrm_tui", "train", "sudoku", "--run", str(run), "--steps", "2",
+                              "--hidden-size", "32", "--heads", "2", "--h-layers", "1", "--l-layers", "1",
+                              "--h-cycles", "1", "--l-cycles", "1", "--max-segments", "2", "--batch-size", "4",
+                              "--eval-every", "2", "--eval-size", "4", "--log-every", "1", "--checkpoint-every", "1"],
+                             capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stderr
+    app = make_app("sudoku", {"sudoku": run})
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"53007000060019500009800006080006000340080300170002000606000028000041900500008007")
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TrainingScreen) and screen.run == run
+        assert "step 2 of 2" in str(screen.query_one("#training-summary").render())
+        await pilot.press("s")
+        await settle(pilot)
+        puzzle_screen = app.screen
+        assert not isinstance(puzzle_screen, TrainingScreen)
+        assert puzzle_screen.loaded is not None and "step 2" in puzzle_screen.loaded.label
+        assert puzzle_screen.trajectory is not None and puzzle_screen.trajectory.coarse

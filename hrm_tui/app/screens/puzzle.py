@@ -90,6 +90,8 @@ class PuzzleScreen(SelectionGuard, Screen):
         Binding("c", "clear", "Clear", show=False, id="clear", tooltip="Start from an empty grid"),
         Binding("w", "weights", "Weights", show=False, id="weights",
                 tooltip="Choose the weights: shipped, any directory, or a training run"),
+        Binding("t", "training", "Training", show=False, id="training",
+                tooltip="Watch a training run's curves while hrm train writes it; s solves with its newest checkpoint"),
         Binding("m", "model_info", "Model card", show=False, id="model",
                 tooltip="The loaded model's size, settings and card"),
         Binding("r", "record", "Record", show=False, id="record",
@@ -641,6 +643,41 @@ class PuzzleScreen(SelectionGuard, Screen):
             f"Weights for {self.kind.title}", Path.cwd(), directories=True, default_label="Shipped default",
             hint="A weights directory (config.json + model.safetensors), a training run, or a checkpoint."),
             chosen)
+
+    def action_training(self) -> None:
+        """The training view of the run the loaded model comes from, or of a run to pick."""
+        run = self._training_run()
+        if run is not None:
+            self._watch_run(run)
+            return
+
+        def chosen(path: Path | None) -> None:
+            if path is not None and path != Path():
+                self._watch_run(path)
+        self.app.push_screen(PathScreen(
+            f"Training run to watch ({self.kind.title})", Path.cwd(), directories=True,
+            hint=f"A run directory of `hrm train {self.KIND}` (log.jsonl, checkpoints/)."), chosen)
+
+    def _training_run(self) -> Path | None:
+        """The run directory behind the loaded model, when it came from one."""
+        for candidate in (self.weights_dir, self.loaded.source if self.loaded else None):
+            if candidate is None:
+                continue
+            candidate = Path(candidate)
+            if candidate.parent.name == "checkpoints":
+                candidate = candidate.parent.parent
+            if (candidate / "log.jsonl").is_file():
+                return candidate
+        return None
+
+    def _watch_run(self, run: Path) -> None:
+        from hrm_tui.app.screens.training import TrainingScreen
+
+        def closed(answer: str | None) -> None:
+            if answer == "solve":  # the newest checkpoint, then the puzzle on screen
+                self._solve_when_loaded = True
+                self.load_model(run)
+        self.app.push_screen(TrainingScreen(run), closed)
 
     def action_model_info(self) -> None:
         from hrm_tui.app.screens.info import model_markdown
