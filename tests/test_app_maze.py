@@ -155,3 +155,34 @@ async def test_generate_a_scattered_maze_like_the_public_hard_set(tiny_weights):
         assert after.grid.shape == (30, 30) and shortest_length(after.grid) >= 110
         assert not (after.grid[1::2, 1::2] == WALL).all()  # not a carved lattice
         assert any("New scattered maze" in n for n in notifications(app))
+
+
+def test_the_largest_maze_a_model_solves_is_read_from_its_evaluation():
+    from hrm_tui.app.screens.maze import largest_solved_side
+
+    metrics = {"evaluation": {"results": [{"set": "5x5", "exact_accuracy": 0.94}, {"set": "7x7", "exact_accuracy": 0.6},
+                                          {"set": "9x9", "exact_accuracy": 0.1},
+                                          {"set": "30x30 hard", "exact_accuracy": 0.9}]}}
+    assert largest_solved_side(metrics) == 7
+    assert largest_solved_side({}) is None
+    assert largest_solved_side({"evaluation": {"results": [{"set": "9x9", "exact_accuracy": 0.0}]}}) == 0
+
+
+@pilot_test
+async def test_mazes_beyond_the_shipped_model_say_so():
+    """The shipped maze model's card says what it solves; the first maze and larger generated
+    ones carry a note that they are beyond it."""
+    from hrm_tui.app.screens.maze import largest_solved_side
+    from hrm_tui.app.weights import load
+
+    reach = largest_solved_side(load("maze").metrics)
+    app = make_app("maze", None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        side = max(app.screen.editor.puzzle.grid.shape)
+        beyond = [n for n in notifications(app) if "Beyond this model" in n]
+        assert bool(beyond) == (reach is not None and side > reach)
+        await pilot.press("n")
+        await pilot.pause()
+        labels = [str(option.prompt) for option in app.screen.query("OptionList").first().options]
+        assert any("(beyond this model)" in label for label in labels) == (reach is not None and reach < 30)

@@ -38,6 +38,22 @@ def puzzle_from_grid(grid: np.ndarray) -> MazePuzzle:
     return MazePuzzle(grid)
 
 
+def largest_solved_side(metrics: dict) -> int | None:
+    """The largest carved n x n maze set the weights' own evaluation (metrics.json) solves at
+    least half of; None when the weights carry no maze evaluation."""
+    results = (metrics.get("evaluation") or {}).get("results") or []
+    sides = []
+    for result in results:
+        name = str(result.get("set", ""))
+        side, _, rest = name.partition("x")
+        if side.isdigit() and rest.isdigit():  # "9x9"; "30x30 hard" and scattered sets are other kinds
+            sides.append((int(side), result.get("exact_accuracy", 0.0)))
+    if not sides:
+        return None
+    solved = [side for side, exact in sides if exact >= 0.5]
+    return max(solved, default=0)
+
+
 class MazeScreen(PuzzleScreen):
     KIND = "maze"
     EDIT_KEYS = EDIT_KEYS
@@ -54,7 +70,8 @@ class MazeScreen(PuzzleScreen):
     def action_new(self) -> None:
         from puzzles import maze
 
-        options = [(f"gen:{name}", f"generate {name:<9} {spec.height}x{spec.width}, path ≥ {spec.min_path} steps")
+        options = [(f"gen:{name}", f"generate {name:<9} {spec.height}x{spec.width}, path ≥ {spec.min_path} steps"
+                    + self._beyond(max(spec.height, spec.width), short=True))
                    for name, spec in maze.SETTINGS.items()]
         options += [(f"blank:{size}", f"blank      {size}x{size}, draw your own") for size in BLANK_SIZES]
         self.app.push_screen(ChoiceScreen("New maze", options), self._new_choice)
@@ -72,8 +89,25 @@ class MazeScreen(PuzzleScreen):
             from puzzles import maze
 
             grid, solution = maze.generate_spec(np.random.default_rng(), maze.SETTINGS[value])
-            return MazePuzzle(grid, solution), f"New {value} maze, shortest path {maze.shortest_length(grid)} steps"
+            return MazePuzzle(grid, solution), (f"New {value} maze, shortest path {maze.shortest_length(grid)} steps"
+                                                + self._beyond(max(grid.shape)))
         self.generate(make, f"a {value} maze")
+
+    def _beyond(self, side: int, short: bool = False) -> str:
+        """A note when the loaded model's own evaluation says it does not solve mazes this big."""
+        solved = largest_solved_side(self.loaded.metrics) if self.loaded else None
+        if solved is None or side <= solved:
+            return ""
+        if short:
+            return " (beyond this model)"
+        reach = f"mazes up to {solved}x{solved}" if solved else "none of the mazes it was evaluated on"
+        return f". Beyond this model: its card says it solves {reach}; watch where it goes wrong"
+
+    def _model_loaded(self, loaded) -> None:
+        super()._model_loaded(loaded)
+        note = self._beyond(max(self.editor.puzzle.grid.shape))
+        if note:
+            self.notify(note.lstrip(". "), timeout=6)
 
     def open_path(self, path: Path) -> None:
         from puzzles import maze
