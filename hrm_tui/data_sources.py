@@ -126,20 +126,17 @@ class WeightedFile:
     weight: float
 
 
-class SudokuMixSource:
+class SudokuMixSource(SudokuSource):
     """Sudoku batches mixed from training files and the generator: each puzzle comes from a
     file (a random row under a random symmetry, so a file of 40,000 puzzles is many more) or,
     with the generator's weight, is generated fresh."""
 
     def __init__(self, batch_size: int, schedule: GivensSchedule, seed: int, files: list[WeightedFile],
                  generated_weight: float):
-        self.batch_size = batch_size
-        self.schedule = schedule
+        super().__init__(batch_size, schedule, seed)
         self.files = files
         weights = np.array([generated_weight] + [f.weight for f in files], dtype=np.float64)
         self.shares = weights / weights.sum()
-        self.rng = stream_rng(seed, TRAIN_STREAM)
-        self.batches = 0
 
     def next_batch(self) -> dict[str, np.ndarray]:
         from puzzles import sudoku
@@ -159,13 +156,6 @@ class SudokuMixSource:
         self.batches += 1
         return {"inputs": inputs, "labels": labels,
                 "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
-
-    def state(self) -> dict[str, Any]:
-        return {"rng": self.rng.bit_generator.state, "batches": self.batches}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.rng.bit_generator.state = state["rng"]
-        self.batches = int(state["batches"])
 
 
 def heldout_batch(files: list[WeightedFile], holdout_rows: list[np.ndarray], size: int) -> dict[str, np.ndarray]:

@@ -22,12 +22,35 @@ SPECS = {
 }
 NEWSPAPER = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
 SOLUTION = "534678912672195348198342567859761423426853791713924856961537284287419635345286179"
+MAZE = "#####\n#S  #\n# # #\n#  G#\n#####\n"
 TASK = {
     "train": [{"input": [[1, 0], [0, 2]], "output": [[0, 1], [2, 0]]},
               {"input": [[3, 3], [0, 4]], "output": [[3, 3], [4, 0]]}],
     "test": [{"input": [[5, 0], [0, 6]], "output": [[0, 5], [6, 0]]},
              {"input": [[7, 8], [0, 0]]}],
 }
+BIG_FILE = 30 * 2**20
+
+
+def bad_files(root: Path) -> dict[str, Path]:
+    """Files no puzzle screen should open, by what is wrong with them (written into `root`)."""
+    contents = {
+        "binary": bytes(range(256)) * 64,
+        "utf16": NEWSPAPER.encode("utf-16"),
+        "latin1": "caf\xe9\n".encode("latin-1"),
+        "empty": b"",
+        "huge": (NEWSPAPER + "\n").encode() * (BIG_FILE // 82 + 1),  # valid lines: too many of them
+        "malformed json": b'{"train": [{"input": [[1, 2]], "output": ',
+        "task without train": json.dumps({"train": [], "test": TASK["test"]}).encode(),
+        "deep json": b"[" * 100_000,
+        "maze without S": MAZE.replace("S", " ").encode(),
+    }
+    paths = {}
+    for name, content in contents.items():
+        paths[name] = root / name.replace(" ", "-")
+        paths[name].write_bytes(content)
+    paths["missing"] = root / "missing.txt"
+    return paths
 
 
 def pilot_test(test):

@@ -1,4 +1,8 @@
-"""Small modal dialogs; each dismisses with the user's choice, or None when cancelled."""
+"""Small modal dialogs; each dismisses with the user's choice, or None when cancelled.
+
+Each names the widget to focus in AUTO_FOCUS rather than focusing it in `on_mount`: a dialog
+dismissed at once (Esc right after the key that opened it) can mount with no children left.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Markdown, OptionList, TextArea
 from textual.widgets.option_list import Option
 
-from hrm_tui.app.textual_guards import SelectionGuard
+from hrm_tui.app.textual_guards import GuardedOptionList, SelectionGuard
 
 DIALOG_CSS = """
 {name} {
@@ -69,6 +73,7 @@ class ChoiceScreen(SelectionGuard, ModalScreen[str | None]):
         Binding("down", "move(1)", "Next", show=False),
         Binding("up", "move(-1)", "Previous", show=False),
     ]
+    AUTO_FOCUS = "#filter, OptionList"
 
     def __init__(self, title: str, options: Iterable[tuple[str, str]], *, hint: str = "",
                  filterable: bool = False) -> None:
@@ -85,10 +90,7 @@ class ChoiceScreen(SelectionGuard, ModalScreen[str | None]):
                 yield Label(self.hint, classes="dialog-hint")
             if self.filterable:
                 yield Input(placeholder="type to filter", id="filter")
-            yield OptionList(*[Option(label, id=value) for value, label in self.options])
-
-    def on_mount(self) -> None:
-        self.query_one(Input if self.filterable else OptionList).focus()
+            yield GuardedOptionList(*[Option(label, id=value) for value, label in self.options])
 
     def action_move(self, delta: int) -> None:
         """Arrows move through the options even while the filter has focus."""
@@ -124,6 +126,7 @@ class TextScreen(SelectionGuard, ModalScreen[str | None]):
     TextScreen TextArea { height: 14; }
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "accept", "Load")]
+    AUTO_FOCUS = "TextArea"
 
     def __init__(self, title: str, hint: str = "", text: str = "") -> None:
         super().__init__()
@@ -138,9 +141,6 @@ class TextScreen(SelectionGuard, ModalScreen[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Load ^s", id="accept", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
 
     def action_accept(self) -> None:
         self.dismiss(self.query_one(TextArea).text)
@@ -164,6 +164,7 @@ class PathScreen(SelectionGuard, ModalScreen[Path | None]):
     PathScreen DirectoryTree { height: 1fr; min-height: 3; }
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    AUTO_FOCUS = "Input"
 
     def __init__(self, title: str, start: Path, *, directories: bool = False, hint: str = "",
                  default_label: str | None = None) -> None:
@@ -183,9 +184,6 @@ class PathScreen(SelectionGuard, ModalScreen[Path | None]):
                     yield Button(self.default_label, id="default")
                 yield Button("Cancel", id="cancel")
                 yield Button("Open", id="accept", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
 
     @on(DirectoryTree.FileSelected)
     def _file(self, event: DirectoryTree.FileSelected) -> None:
@@ -232,6 +230,7 @@ class PromptScreen(SelectionGuard, ModalScreen[str | None]):
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "PromptScreen")
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    AUTO_FOCUS = "Input"
 
     def __init__(self, title: str, value: str = "", hint: str = "") -> None:
         super().__init__()
@@ -243,9 +242,6 @@ class PromptScreen(SelectionGuard, ModalScreen[str | None]):
             if self.hint:
                 yield Label(self.hint, classes="dialog-hint")
             yield Input(value=self.value)
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -260,6 +256,7 @@ class MarkdownScreen(SelectionGuard, ModalScreen[None]):
     MarkdownScreen VerticalScroll { height: 1fr; }
     """
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss(None)", "Close")]
+    AUTO_FOCUS = "VerticalScroll"
 
     def __init__(self, title: str, markdown: str) -> None:
         super().__init__()
@@ -270,6 +267,3 @@ class MarkdownScreen(SelectionGuard, ModalScreen[None]):
             yield Label(f"{self.title_text}   [dim](Esc closes)[/]", classes="dialog-title")
             with VerticalScroll():
                 yield Markdown(self.markdown)
-
-    def on_mount(self) -> None:
-        self.query_one(VerticalScroll).focus()

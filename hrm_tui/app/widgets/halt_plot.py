@@ -74,6 +74,9 @@ class HaltPlot(Widget):
             if 0 <= x < width:
                 chars[x], styles[x] = char, style
 
+        def style_at(x: int) -> Style:  # columns of late segments fall off a narrow plot
+            return styles[x] if 0 <= x < width else base
+
         # columns: highlight the current segment, dashed rule where ACT halts
         for seg in range(1, data.max_segments + 1):
             left = GUTTER + (seg - 1) * col_w
@@ -81,7 +84,7 @@ class HaltPlot(Widget):
                 for x in range(left, min(left + col_w, width)):
                     styles[x] = base + current
             if seg == data.halted_at and y < plot_rows:
-                put(self._x(seg), "┊", styles[self._x(seg)] + palette.HALT_MARK)
+                put(self._x(seg), "┊", style_at(self._x(seg)) + palette.HALT_MARK)
         if y < plot_rows:
             label = {0: "1.0┤", plot_rows - 1: "  0┤"}.get(y, "0.5┤" if y == (plot_rows - 1) // 2 else "   │")
             for x, ch in enumerate(label):
@@ -90,7 +93,7 @@ class HaltPlot(Widget):
                 halt_row = round((1 - q.q_halt) * (plot_rows - 1))
                 cont_row = round((1 - q.q_continue) * (plot_rows - 1))
                 x = self._x(q.segment)
-                keep = styles[x] if 0 <= x < width else base
+                keep = style_at(x)
                 if halt_row == y and cont_row == y:
                     put(x, "◉", keep + palette.HALT)
                 elif halt_row == y:
