@@ -375,14 +375,17 @@ class RunDir:
             shutil.rmtree(junk, ignore_errors=True)
 
     def checkpoints(self) -> list[Path]:
-        if not self.ckpt_root.is_dir():
-            return []
+        """The complete checkpoints, oldest first; none when the run directory is gone (even
+        if it goes while this looks: a viewer reads runs that training prunes or removes)."""
         found: dict[int, Path] = {}
-        for prefix in (ASIDE_PREFIX + STEP_PREFIX, STEP_PREFIX):  # a real step-N wins over its aside
-            for p in self.ckpt_root.glob(f"{prefix}*"):
-                number = p.name[len(prefix):]
-                if number.isdigit() and p.is_dir() and (p / "state.json").is_file():
-                    found[int(number)] = p
+        try:
+            for prefix in (ASIDE_PREFIX + STEP_PREFIX, STEP_PREFIX):  # a real step-N wins over its aside
+                for p in self.ckpt_root.glob(f"{prefix}*"):
+                    number = p.name[len(prefix):]
+                    if number.isdigit() and p.is_dir() and (p / "state.json").is_file():
+                        found[int(number)] = p
+        except FileNotFoundError:
+            return []
         return [found[n] for n in sorted(found)]
 
     def latest(self) -> Path | None:
@@ -487,10 +490,13 @@ class RunDir:
             raise ModelError(f"could not append to {self.log_path}: {exc.strerror or exc}") from None
 
     def read_log(self) -> list[dict[str, Any]]:
-        if not self.log_path.is_file():
+        """The log's records; [] when there is no log (or it vanished while being read)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except (FileNotFoundError, NotADirectoryError):
             return []
         out = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
+        for line in text.splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
