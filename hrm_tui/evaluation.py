@@ -106,7 +106,7 @@ def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segme
     from hrm_tui.solving import Answers, ViewPlan, answer_items, model_for_items
     from puzzles.maze import every_open_cell_path
 
-    plan = views if isinstance(views, ViewPlan) else ViewPlan(views)
+    plan = ViewPlan.of(views)
     results = []
     for name, items in sets.items():
         start = time.perf_counter()

@@ -210,6 +210,11 @@ class ViewPlan:
     per_round: int = 1
     extra_segments: int | None = None
 
+    @classmethod
+    def of(cls, views: "ViewPlan | int") -> "ViewPlan":
+        """A plan, or a plain count of views tried one per round with every segment."""
+        return views if isinstance(views, ViewPlan) else cls(views)
+
     def flags(self) -> str:
         """The options that reproduce this plan (every one spelled out for a card's command)."""
         return (f"--views {self.views} --views-per-round {self.per_round}"
@@ -270,7 +275,7 @@ def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | 
     from puzzles.views import FINAL_WHEN_VALID, rank
     from puzzles.views import views as views_of
 
-    plan = views if isinstance(views, ViewPlan) else ViewPlan(views)
+    plan = ViewPlan.of(views)
     try:
         chosen_views = views_of(kind, plan.views)[first_view:]
     except PuzzleError as exc:

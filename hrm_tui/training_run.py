@@ -236,7 +236,7 @@ def sudoku_file_sources(o: TrainOptions):
 
 
 def _solving_progress(path: Path):
-    """A rich progress bar for solving a file's puzzle-only lines (shown only when there are some)."""
+    """Progress lines on stderr while a file's puzzle-only lines are solved (none when it has none)."""
     from rich.console import Console
 
     console = Console(stderr=True)
@@ -268,8 +268,9 @@ def run_training(o: TrainOptions) -> None:
             _warm_start(trainer.model, o.init_from, o.kind_name)
             display.note(f"started from the weights of {o.init_from}")
         if main:
-            _write_options(run_dir, o)
-            _write_data_facts(run_dir, getattr(source, "facts", None))
+            _write_run_json(run_dir, "options.json", dataclasses.asdict(o))
+            if getattr(source, "facts", None):
+                _write_run_json(run_dir, "data.json", source.facts)
         if world.size > 1:
             display.note(f"training on {world.size} ranks, {o.batch_size // world.size} puzzles each per step")
         with display:
@@ -350,25 +351,15 @@ def _open_run_dir(main, o: TrainOptions, run_dir: Path, world) -> None:
         raise UserError(refusal) if main else SystemExit(2)
 
 
-def _write_options(run_dir: Path, o: TrainOptions) -> None:
+def _write_run_json(run_dir: Path, name: str, data) -> None:
+    """A JSON file of the run directory (options.json; data.json: each training file's name,
+    lines and digest, for the card), written atomically; failing is a one-line error."""
     from models.checkpoint import atomic_write_text
 
     try:
-        atomic_write_text(run_dir / "options.json", json.dumps(_jsonable(dataclasses.asdict(o)), indent=2) + "\n")
+        atomic_write_text(run_dir / name, json.dumps(_jsonable(data), indent=2) + "\n")
     except OSError as exc:
-        raise UserError(f"cannot write {run_dir / 'options.json'}: {exc.strerror or exc}") from None
-
-
-def _write_data_facts(run_dir: Path, facts: list[dict] | None) -> None:
-    """data.json: each training file's name, lines and digest, for the card."""
-    if not facts:
-        return
-    from models.checkpoint import atomic_write_text
-
-    try:
-        atomic_write_text(run_dir / "data.json", json.dumps(facts, indent=2) + "\n")
-    except OSError as exc:
-        raise UserError(f"cannot write {run_dir / 'data.json'}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot write {run_dir / name}: {exc.strerror or exc}") from None
 
 
 def _jsonable(value):

@@ -18,9 +18,9 @@ def _record(step: int, **extra) -> str:
 def test_reading_a_log_being_written_keeps_complete_records_only(tmp_path):
     log = tmp_path / "log.jsonl"
     log.write_text(_record(1) + "not json\n" + _record(2) + '{"step": 3, "loss"')
-    assert [r["step"] for r in read_run_log(log)] == [1, 2]
-    assert read_run_log(tmp_path / "missing.jsonl") == []
-    text = summary_text(tmp_path, read_run_log(log), 10).plain
+    assert [r["step"] for r in read_run_log(tmp_path)] == [1, 2]
+    assert read_run_log(tmp_path / "missing") == []
+    text = summary_text(tmp_path, read_run_log(tmp_path), 10).plain
     assert "step 2 of 10" in text and "no held-out evaluation yet" in text
 
 

@@ -141,14 +141,8 @@ def grid_training(plan: Plan, say: Callable[[str], None]) -> list[dict[str, Any]
                               "warmup": plan.warmup, "repeats": plan.repeats}, plan.threads, env=env)
             step_flops = flops.train_step_flops(cfg, batch)
             rows.append({"side": side, "cells": cfg.seq_len, "batch": batch, "attention": mode,
-                         "mlx": _step_figures(result, step_flops, replace_batch(plan, batch), cfg)})
+                         "mlx": _step_figures(result, step_flops, dataclasses.replace(plan, batch=batch), cfg)})
     return rows
-
-
-def replace_batch(plan: Plan, batch: int) -> Plan:
-    import dataclasses
-
-    return dataclasses.replace(plan, batch=batch)
 
 
 def _step_figures(result: dict[str, Any], step_flops: float, plan: Plan, cfg) -> dict[str, Any]:

@@ -65,11 +65,7 @@ def evaluate(
     if sizes is None and kind.value == "maze" and file is None:  # the defaults depend on the canvas
         model = load_model(kind.value, weights)
         sizes = default_maze_sizes(model.config)
-    flags = _set_flags(kind.value, file, levels, sizes, count, max_segments, stop_at_halt, views)
-    if heldout is not None:
-        flags = flags.replace(f"--file {file}", f"--file {file} --heldout {heldout}")
-    if one_by_one:
-        flags += " --one-by-one"
+    flags = _set_flags(kind.value, file, levels, sizes, count, max_segments, stop_at_halt, views, heldout, one_by_one)
     sets = sets_for(kind.value, file, levels, sizes or "", count, seed, heldout)  # bad names fail before loading
     if model is None:
         model = load_model(kind.value, weights)
@@ -90,10 +86,12 @@ def evaluate(
 
 
 def _set_flags(kind: str, file, levels: str, sizes: str | None, count: int, max_segments, stop_at_halt: bool,
-               views) -> str:
+               views, heldout: int | None, one_by_one: bool) -> str:
     """The options beyond --weights and --seed that chose these sets, so a card can print a
     command that reproduces them exactly."""
     parts = [f"--file {file}"] if file is not None else []
+    if heldout is not None:
+        parts.append(f"--heldout {heldout}")
     if file is None and kind == "sudoku" and levels != "easy,medium,hard,extreme":
         parts.append(f"--levels {levels}")
     if file is None and kind == "maze" and sizes is not None:
@@ -105,4 +103,6 @@ def _set_flags(kind: str, file, levels: str, sizes: str | None, count: int, max_
     if stop_at_halt:
         parts.append("--stop-at-halt")
     parts.append(views.flags())  # always: the default may change, a card's command must not
+    if one_by_one:
+        parts.append("--one-by-one")
     return " ".join(parts)

@@ -24,22 +24,16 @@ from hrm_tui.app.textual_guards import SelectionGuard
 REFRESH_SECONDS = 2.0
 
 
-def read_run_log(path: Path) -> list[dict[str, Any]]:
-    """The complete records of a log that may be being written: a last line without its
-    newline, or any line that is not a JSON object, is left out."""
+def read_run_log(run: Path) -> list[dict[str, Any]]:
+    """The complete records of a run's log that may be being written (`RunDir.read_log`: a
+    half-written line is not JSON and is left out), those with a step; [] when unreadable."""
+    from models.checkpoint import RunDir
+
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        records = RunDir(run).read_log()
     except OSError:
         return []
-    records = []
-    for line in text.split("\n")[:-1]:  # the part after the last newline may be half written
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("step"), int):
-            records.append(record)
-    return records
+    return [record for record in records if isinstance(record.get("step"), int)]
 
 
 def summary_text(run: Path, log: list[dict[str, Any]], total: int | None) -> Text:
@@ -114,7 +108,7 @@ class TrainingScreen(SelectionGuard, ModalScreen[str | None]):
             return
         if seen != self._seen:
             self._seen = seen
-            self._log = read_run_log(log_path)
+            self._log = read_run_log(self.run)
             self._draw()
 
     def _total_steps(self) -> int | None:
