@@ -54,8 +54,15 @@ CONFIGS = {
 }
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
-def test_segments_match_numpy_reference(name):
+# Windowed configs run both ways a layer computes the window: masked full attention (what
+# small grids use) and tiles (large grids), forced through HRM_LOCAL_ATTENTION.
+RUNS = [(name, None) for name in CONFIGS] + [(name, "tiles") for name in CONFIGS if CONFIGS[name].attention_window]
+
+
+@pytest.mark.parametrize(("name", "window_by"), RUNS)
+def test_segments_match_numpy_reference(name, window_by, monkeypatch):
+    if window_by:
+        monkeypatch.setenv("HRM_LOCAL_ATTENTION", window_by)
     cfg = CONFIGS[name]
     model = _randomised_model(cfg)
     weights = {k: np.array(v) for k, v in model_arrays(model).items()}

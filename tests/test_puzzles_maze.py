@@ -261,3 +261,22 @@ def test_make_batch_mixes_styles_and_rejects_unknown_ones():
         maze.make_batch(np.random.default_rng(4), 2, 9, style="round")
     with pytest.raises(PuzzleError, match="unknown maze style 'round'"):
         maze.generate(np.random.default_rng(4), 9, 9, style="round")
+
+
+def _is_tree(grid: np.ndarray) -> bool:
+    """Open cells (anything but wall) joined by edges between 4-neighbours form a tree: a
+    perfect maze, one path between any two cells."""
+    open_cells = grid != 1
+    edges = np.count_nonzero(open_cells[1:] & open_cells[:-1]) + np.count_nonzero(open_cells[:, 1:] & open_cells[:, :-1])
+    return edges == np.count_nonzero(open_cells) - 1
+
+
+def test_the_all_style_mixes_perfect_looped_and_scattered_mazes():
+    inputs, labels = maze.make_batch(np.random.default_rng(5), 60, 11, canvas=11, style="all", loops=0.2)
+    grids = [row.reshape(11, 11) for row in inputs]
+    perfect = sum(_carved_lattice(g) and _is_tree(g) for g in grids)
+    looped = sum(_carved_lattice(g) and not _is_tree(g) for g in grids)
+    scattered = sum(not _carved_lattice(g) for g in grids)
+    assert min(perfect, looped, scattered) >= 10, (perfect, looped, scattered)
+    for x, y in zip(inputs, labels):
+        assert maze.check_solution(maze.decode(x, canvas=11), maze.decode(y, (11, 11), canvas=11)).ok

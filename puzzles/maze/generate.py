@@ -28,6 +28,7 @@ from puzzles.maze.paths import solve
 
 MIN_SIZE = 5
 STYLES = ("carved", "scattered")
+TRAINING_STYLES = (*STYLES, "mixed", "all")  # what a training stream may draw from
 # Attempts before giving up. A scattered 30x30 maze has a 110-step path about once in 50-100
 # draws (measured at 0.38 walls), so that style gets many more.
 MAX_ATTEMPTS = {"carved": 200, "scattered": 5000}
@@ -190,22 +191,32 @@ def default_min_path(size: int) -> int:
     return round(SETTINGS["hard"].min_path * (size / SETTINGS["hard"].height) ** 2)
 
 
+def _row_style(rng: np.random.Generator, style: str, loops: float) -> tuple[str, float]:
+    """One training maze's style and loop fraction under a training style."""
+    if style == "mixed":
+        return STYLES[int(rng.integers(len(STYLES)))], loops
+    if style == "all":  # perfect mazes teach dead-end filling; loops force a real search
+        return (("carved", 0.0), ("carved", loops), ("scattered", loops))[int(rng.integers(3))]
+    return style, loops
+
+
 def make_batch(rng: np.random.Generator, n: int, size: int, canvas: int = CANVAS,
                min_size: int | None = None, style: str = "carved",
                loops: float = LOOPS) -> tuple[np.ndarray, np.ndarray]:
     """`n` fresh training pairs on the canvas, size x size (or each of a size drawn from
     [min_size, size]: small mazes have short dead ends, an easier start for learning), in a
-    style of STYLES or "mixed" (each maze's drawn at random): inputs and labels (n, canvas**2)
-    int32; labels are the solution tokens with -100 (ignored) on the pad around the maze.
-    `loops` is the carved style's fraction of inner walls opened (0: perfect mazes, one path)."""
-    if style not in (*STYLES, "mixed"):
-        raise PuzzleError(f"unknown maze style {style!r}; choose from {', '.join(STYLES)} or mixed")
+    style of STYLES, "mixed" (each maze's drawn at random) or "all" (a third each: perfect
+    carved, carved with `loops`, scattered): inputs and labels (n, canvas**2) int32; labels are
+    the solution tokens with -100 (ignored) on the pad around the maze. `loops` is the carved
+    style's fraction of inner walls opened (0: perfect mazes, one path)."""
+    if style not in TRAINING_STYLES:
+        raise PuzzleError(f"unknown maze style {style!r}; choose from {', '.join(TRAINING_STYLES)}")
     inputs = np.empty((n, canvas * canvas), np.int32)
     labels = np.empty((n, canvas * canvas), np.int32)
     for row in range(n):
         side = size if min_size is None or min_size >= size else int(rng.integers(min_size, size + 1))
-        row_style = STYLES[int(rng.integers(len(STYLES)))] if style == "mixed" else style
-        maze, solution = generate(rng, side, side, loops=loops, min_path=default_min_path(side), style=row_style)
+        row_style, row_loops = _row_style(rng, style, loops)
+        maze, solution = generate(rng, side, side, loops=row_loops, min_path=default_min_path(side), style=row_style)
         inputs[row] = encode(maze, canvas)
         labels[row] = encode(solution, canvas)
     labels[inputs == 0] = -100
