@@ -151,6 +151,50 @@ def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segme
     return results
 
 
+def segment_curve(kind: str, model, sets: dict[str, list[PuzzleItem]], counts: list[int],
+                  batch_size: int = 64) -> list[dict[str, Any]]:
+    """Exact and cell accuracy of each set's plain run (no views) read after each of `counts`
+    segments, all from one run as deep as the largest count: how accuracy grows when a
+    recurrent model iterates longer than it trained to (DT-Net's test of local updates)."""
+    from models.act import trace
+    from models.backend import fit_blas_threads
+    from hrm_tui.solving import decode_prediction, encode_items, model_for_items
+
+    results = []
+    for name, items in sets.items():
+        start = time.perf_counter()
+        runner = model_for_items(kind, model, items)
+        tokens = encode_items(kind, items, runner.config.seq_len)
+        fit_blas_threads(min(batch_size, len(tokens)) * tokens.shape[-1])
+        answers: dict[int, list[np.ndarray]] = {count: [] for count in counts}
+        for first in range(0, len(items), batch_size):
+            for record in trace(runner, tokens[first:first + batch_size], max_segments=max(counts)):
+                if record.segment in answers:
+                    answers[record.segment] += [decode_prediction(kind, row, items[first + j])
+                                                for j, row in enumerate(record.h_tokens)]
+        scores = {count: _score(kind, items, found) for count, found in answers.items()}
+        results.append({"set": name, "puzzles": len(items), "canvas": runner.config.grid_shape[0],
+                        "segments": counts, "exact_accuracy": [scores[c][0] for c in counts],
+                        "cell_accuracy": [scores[c][1] for c in counts],
+                        "seconds": round(time.perf_counter() - start, 2)})
+    return results
+
+
+def print_segment_curve(kind: str, results: list[dict[str, Any]], model) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    cfg = model.config
+    table = Table(title=f"{kind}: exact accuracy (cell accuracy) after n segments, one plain run "
+                        f"(trained with up to {cfg.halt_max_steps})")
+    table.add_column("set", no_wrap=True, min_width=5)
+    for count in results[0]["segments"]:
+        table.add_column(f"{count}", justify="right", no_wrap=True)
+    for r in results:
+        table.add_row(r["set"], *(f"{percent(e)} ({percent(c)})" for e, c in zip(r["exact_accuracy"], r["cell_accuracy"])))
+    Console().print(table)
+
+
 def sudoku_repeats(answers: list[np.ndarray]) -> dict[str, int]:
     """How many times the answers repeat a digit in a row, a column and a box: which rule a
     model has not learned shows here (RoPE alone, for one, cannot see boxes)."""

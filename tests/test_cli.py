@@ -198,6 +198,20 @@ def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_
     from models.checkpoint import load_weights
 
     assert default_maze_sizes(load_weights(weights).config) == "15,30hard,15-scattered,30hard-scattered"
+    # The segment curve reads one run at several depths, beyond the trained maximum too; at the
+    # trained depth it scores what a plain evaluation scores.
+    curve = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11", "--count", 3, "--segment-curve", "4,1,2",
+                "--json", tmp_path / "curve.json")
+    assert curve.returncode == 0, curve.stderr
+    rows = json.loads((tmp_path / "curve.json").read_text())["results"]
+    assert [(r["set"], r["segments"]) for r in rows] == [("7x7", [1, 2, 4]), ("11x11", [1, 2, 4])]
+    plain = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11", "--count", 3, "--json", tmp_path / "plain.json")
+    assert plain.returncode == 0, plain.stderr
+    for row, ref in zip(rows, json.loads((tmp_path / "plain.json").read_text())["results"]):
+        assert (row["exact_accuracy"][1], row["cell_accuracy"][1]) == (ref["exact_accuracy"], ref["cell_accuracy"])
+    for bad in ("0,2", "x", "2,5000"):
+        refused = hrm("eval", "maze", "--weights", weights, "--segment-curve", bad)
+        assert refused.returncode == 2 and refused.stderr.startswith("error: --segment-curve")
 
 
 @pytest.mark.parametrize("args, message", [
