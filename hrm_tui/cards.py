@@ -98,7 +98,7 @@ def _data_line(kind: str, options: dict[str, Any], run_dir: Path) -> str:
     if kind == "arc":
         from types import SimpleNamespace
 
-        from hrm_tui.arc_training import describe_data
+        from hrm_tui.arc.training import describe_data
 
         return describe_data(SimpleNamespace(**options))
     generated = (f"fresh generated puzzles every batch from the training stream of seed {options.get('seed', 0)} "

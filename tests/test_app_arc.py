@@ -100,7 +100,7 @@ def test_arc_verdicts():
 async def test_adapt_to_a_task_then_solve_with_its_views(tiny_weights, task_file):
     from functools import partial
 
-    from hrm_tui.adaptation import AdaptSettings
+    from hrm_tui.arc.adaptation import AdaptSettings
     from hrm_tui.app.screens.adapt import AdaptScreen
 
     app = make_app("arc", tiny_weights)

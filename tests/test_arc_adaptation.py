@@ -16,9 +16,9 @@ import sys
 import numpy as np
 import pytest
 
-from hrm_tui.adaptation import AdaptSettings, adapt, fitted_fraction
-from hrm_tui.arc_solving import answer_tasks, score
-from hrm_tui.arc_training import ArcSource, TaskData, plan_tasks
+from hrm_tui.arc.adaptation import AdaptSettings, adapt, fitted_fraction
+from hrm_tui.arc.solving import answer_tasks, score
+from hrm_tui.arc.training import ArcSource, TaskData, plan_tasks
 from models.checkpoint import load_weights, model_arrays, save_weights
 from models.config import HRMConfig
 from models.training import TrainConfig, Trainer
@@ -191,7 +191,7 @@ def test_missing_weights_and_unknown_task_ids_are_one_line_errors(tmp_path):
 
 
 def test_eval_reports_pass_at_2_next_to_the_reference_and_writes_the_card_json(pretrained, tmp_path):
-    from hrm_tui.arc_solving import eval_arc_cli
+    from hrm_tui.arc.solving import eval_arc_cli
 
     directory, _ = pretrained
     report = eval_arc_cli(directory, "evaluation", None, tmp_path / "eval.json", limit=5)

@@ -1,14 +1,14 @@
-"""ARC models' canvas and views (hrm_tui.arc_model), the training plan and source
-(hrm_tui.arc_training) and pass@2 scoring (hrm_tui.arc_solving.score); no model runs here."""
+"""ARC models' canvas and views (hrm_tui.arc.model), the training plan and source
+(hrm_tui.arc.training) and pass@2 scoring (hrm_tui.arc.solving.score); no model runs here."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hrm_tui.arc_model import ArcModelInfo, View, blank_views, decode, encode, full_canvas, make_views
-from hrm_tui.arc_solving import ArcAnswer, padded_attempts, score
-from hrm_tui.arc_training import ArcSource, TaskData, encode_examples, plan_tasks
+from hrm_tui.arc.model import ArcModelInfo, View, blank_views, decode, encode, full_canvas, make_views
+from hrm_tui.arc.solving import ArcAnswer, padded_attempts, score
+from hrm_tui.arc.training import ArcSource, TaskData, encode_examples, plan_tasks
 from models.config import HRMConfig
 from puzzles import arc
 from puzzles.arc.task import Pair
@@ -135,7 +135,7 @@ def test_the_second_attempt_counts_and_attempts_are_always_two():
 
 
 def test_evaluation_tasks_contribute_only_their_demonstrations():
-    from hrm_tui.arc_training import collection_tasks
+    from hrm_tui.arc.training import collection_tasks
     from puzzles.arc.task import load_collection
 
     training, evaluation = load_collection("arc1")

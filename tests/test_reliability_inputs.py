@@ -23,7 +23,7 @@ import pytest
 from test_reliability_support import MAZE, PUZZLE, SOLUTION, error_lines, hrm, hrm_many, tiny_config, write_tiny_weights
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024  # hrm_tui.solving.MAX_INPUT_BYTES, the documented limit
-ARC_CLI = importlib.util.find_spec("hrm_tui.arc_solving") is not None
+ARC_CLI = importlib.util.find_spec("hrm_tui.arc.solving") is not None
 
 
 def _arc(train=None, test=None, **extra) -> str:

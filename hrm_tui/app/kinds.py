@@ -292,8 +292,8 @@ def arc_canvas_extent(canvas: np.ndarray, fallback: tuple[int, int]) -> tuple[in
 
 
 def _full_canvas(tokens: np.ndarray) -> np.ndarray:
-    """Tokens of any square ARC canvas as the 30x30 one (see `hrm_tui.arc_model.full_canvas`)."""
-    from hrm_tui.arc_model import full_canvas
+    """Tokens of any square ARC canvas as the 30x30 one (see `hrm_tui.arc.model.full_canvas`)."""
+    from hrm_tui.arc.model import full_canvas
 
     return full_canvas(tokens, int(round(np.sqrt(np.asarray(tokens).size))))
 
@@ -309,7 +309,7 @@ class ArcKind:
     def model_input(self, puzzle: ArcPuzzle, config) -> tuple[np.ndarray, int]:
         """The test input in the task's first view: the identity transform, on the puzzle
         embedding row the model learned for this task (row 0 for a task it never saw)."""
-        from hrm_tui.arc_model import ArcModelInfo, encode
+        from hrm_tui.arc.model import ArcModelInfo, encode
 
         info = ArcModelInfo.from_config(config)
         view = info.views_for(puzzle.task.name)[0][0]
@@ -365,8 +365,8 @@ class ArcKind:
 
     def attempts(self, model, puzzle: ArcPuzzle):
         """Two attempts voted over every view of the task, as `hrm solve arc` answers
-        (an `hrm_tui.arc_solving.ArcAnswer`). Runs the model once per view: call it in a worker."""
-        from hrm_tui.arc_solving import answer_tasks
+        (an `hrm_tui.arc.solving.ArcAnswer`). Runs the model once per view: call it in a worker."""
+        from hrm_tui.arc.solving import answer_tasks
         from puzzles.arc import ArcTask, Pair
 
         task = ArcTask(puzzle.task.name, puzzle.task.train, (Pair(puzzle.grid, puzzle.known_output),))

@@ -32,8 +32,8 @@ def adapt(
     save: Optional[Path] = typer.Option(None, help="Save the adapted weights here (usable by solve, eval and the app)."),
 ) -> None:
     """Adapt an ARC model to a new task, then print (and save) two attempts per test input."""
-    from hrm_tui.adaptation import AdaptSettings, adapted_card, fitted_fraction
-    from hrm_tui.arc_solving import answer_tasks, check_fits, find_task, print_answers
+    from hrm_tui.arc.adaptation import AdaptSettings, adapted_card, fitted_fraction
+    from hrm_tui.arc.solving import answer_tasks, check_fits, find_task, print_answers
     from hrm_tui.errors import UserError
     from hrm_tui.model_store import load_model
 
@@ -88,13 +88,13 @@ def _write(path: Path, text: str) -> None:
 
 
 def _adapt_with_progress(base, task, settings):
-    """Run `adaptation.adapt` under a rich progress bar (time budget) on stderr."""
+    """Run `hrm_tui.arc.adaptation.adapt` under a rich progress bar (time budget) on stderr."""
     import time
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from hrm_tui.adaptation import adapt
+    from hrm_tui.arc.adaptation import adapt
 
     console = Console(stderr=True)
     with Progress(TextColumn("[bold]adapt"), BarColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),

@@ -35,6 +35,7 @@ def evaluate(
     extra_view_segments: Optional[int] = typer.Option(None, help="Sudoku and maze: segments of the rounds after the first \\[default: all]."),
     heldout: Optional[int] = typer.Option(None, help="Sudoku with --file: score only the fixed held-out slice of this many puzzles that `hrm train --data FILE` never trains on."),
     one_by_one: bool = typer.Option(False, "--one-by-one", help="Answer puzzles one at a time, as a single solve does, and report seconds per puzzle (median, 90th percentile)."),
+    segment_curve: Optional[str] = typer.Option(None, help="Sudoku and maze: comma-separated segment counts, e.g. 8,16,32,64: score one plain run (no views) after each, to see what iterating longer than training buys."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
 ) -> None:
     """Measure exact accuracy; every figure on a weights card comes from this command."""
@@ -50,9 +51,10 @@ def evaluate(
         check_output_file(json_out, "--json")
     from hrm_tui.solving import views_for
 
+    counts = _segment_counts(kind.value, segment_curve, views, one_by_one)
     views = views_for(kind.value, views, views_per_round, extra_view_segments)
     if kind.value == "arc":
-        from hrm_tui.arc_solving import eval_arc_cli
+        from hrm_tui.arc.solving import eval_arc_cli
 
         if limit is not None and limit < 1:
             raise UserError("--limit must be >= 1")
@@ -69,8 +71,15 @@ def evaluate(
     sets = sets_for(kind.value, file, levels, sizes or "", count, seed, heldout)  # bad names fail before loading
     if model is None:
         model = load_model(kind.value, weights)
-    results = evaluate_sets(kind.value, model, sets, max_segments, stop_at_halt, views, one_by_one)
-    print_results(kind.value, results, model)
+    if counts:
+        from hrm_tui.evaluation import print_segment_curve, segment_curve
+
+        results = segment_curve(kind.value, model, sets, counts)
+        print_segment_curve(kind.value, results, model)
+        flags = f"{flags} --segment-curve {','.join(map(str, counts))}"
+    else:
+        results = evaluate_sets(kind.value, model, sets, max_segments, stop_at_halt, views, one_by_one)
+        print_results(kind.value, results, model)
     if json_out:
         from models.checkpoint import atomic_write_text
 
@@ -83,6 +92,23 @@ def evaluate(
                                                    indent=2) + "\n")
         except OSError as exc:
             raise UserError(f"cannot write {json_out}: {exc.strerror or exc} (the results are printed above)") from None
+
+
+def _segment_counts(kind: str, text: str | None, views: int | None, one_by_one: bool) -> list[int]:
+    """--segment-curve as sorted distinct counts; [] when not asked for."""
+    if text is None:
+        return []
+    if kind == "arc":
+        raise UserError("--segment-curve is for sudoku and maze")
+    if (views not in (None, 1)) or one_by_one:
+        raise UserError("--segment-curve scores one plain run: it takes no --views or --one-by-one")
+    try:
+        counts = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        counts = []
+    if not counts or counts[0] < 1 or counts[-1] > 1024:
+        raise UserError(f"--segment-curve takes segment counts between 1 and 1024, e.g. 8,16,32,64; got {text!r}")
+    return counts
 
 
 def _set_flags(kind: str, file, levels: str, sizes: str | None, count: int, max_segments, stop_at_halt: bool,

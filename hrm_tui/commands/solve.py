@@ -49,7 +49,7 @@ def solve(
 
     views = views_for(kind_name, views, views_per_round, extra_view_segments)
     if kind_name == "arc":
-        from hrm_tui.arc_solving import solve_arc_cli
+        from hrm_tui.arc.solving import solve_arc_cli
 
         solve_arc_cli(puzzle, file, jsonl, weights, max_segments)
         return

@@ -1,7 +1,7 @@
 """Per-task adaptation from the ARC screen: learn a task's puzzle embedding (and optionally
 fine-tune) from its demonstration pairs, with a progress bar, as `hrm adapt` does.
 
-The training runs in a thread worker (`hrm_tui.adaptation.adapt`); its log records arrive as
+The training runs in a thread worker (`hrm_tui.arc.adaptation.adapt`); its log records arrive as
 messages; Esc asks it to stop at the next step and keeps what it learned so far.
 """
 
@@ -34,14 +34,14 @@ CHOICES = (
 
 
 def settings_for(choice: str):
-    from hrm_tui.adaptation import AdaptSettings
+    from hrm_tui.arc.adaptation import AdaptSettings
 
     mode, seconds = choice.split(":")
     return AdaptSettings(seconds=float(seconds), finetune=mode == "ft")
 
 
 class AdaptScreen(SelectionGuard, ModalScreen[object]):
-    """Runs the adaptation and dismisses with `hrm_tui.adaptation.Adapted` (None if it failed)."""
+    """Runs the adaptation and dismisses with `hrm_tui.arc.adaptation.Adapted` (None if it failed)."""
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "AdaptScreen") + """
     AdaptScreen ProgressBar { margin: 1 0; }
@@ -68,7 +68,7 @@ class AdaptScreen(SelectionGuard, ModalScreen[object]):
             yield Label("Esc stops early and keeps what was learned.", classes="dialog-hint")
 
     def on_mount(self) -> None:
-        from hrm_tui.adaptation import adapt
+        from hrm_tui.arc.adaptation import adapt
 
         self._started = time.monotonic()
         self.set_interval(0.5, self._tick)

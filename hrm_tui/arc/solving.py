@@ -2,7 +2,7 @@
 `hrm eval arc`.
 
 Every test input is shown to the model in each view of its task (the transforms and puzzle
-embedding rows it learned, see `hrm_tui.arc_model`; the 8 symmetries on the blank row for a
+embedding rows it learned, see `hrm_tui.arc.model`; the 8 symmetries on the blank row for a
 task it never saw), every prediction is mapped back to the task's frame, and the views vote
 for two attempts (ties broken by mean Q-halt probability). A test input is solved when either
 attempt equals its output; a task scores the fraction of its test inputs solved; pass@2 is the
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from hrm_tui.arc_model import ArcModelInfo, encode, fits, full_canvas
+from hrm_tui.arc.model import ArcModelInfo, encode, fits, full_canvas
 from hrm_tui.errors import UserError
 from puzzles.arc import ATTEMPTS, check_attempts, map_back, vote
 from puzzles.arc.task import ArcTask
@@ -308,6 +308,6 @@ def print_answers(task: ArcTask, answers: list[ArcAnswer], jsonl: bool) -> None:
         return
     from rich.console import Console
 
-    from hrm_tui.arc_render import render_answers
+    from hrm_tui.arc.render import render_answers
 
     Console().print(render_answers(task, answers))

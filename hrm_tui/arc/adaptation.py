@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from hrm_tui.arc_model import ArcModelInfo
-from hrm_tui.arc_training import ArcSource, plan_tasks, task_data
+from hrm_tui.arc.model import ArcModelInfo
+from hrm_tui.arc.training import ArcSource, plan_tasks, task_data
 from puzzles.arc.task import ArcTask, Pair
 from puzzles.errors import PuzzleError
 
@@ -129,7 +129,7 @@ def adapted_card(task: ArcTask, base_dir: str, adapted: Adapted, settings: Adapt
 
 def fitted_fraction(model, task: ArcTask, max_segments: int | None = None) -> float:
     """Fraction of demonstrations the adapted model reproduces (pass@2 over its views)."""
-    from hrm_tui.arc_solving import answer_tasks
+    from hrm_tui.arc.solving import answer_tasks
 
     answers = answer_tasks(model, [demonstrations_as_tests(task)], max_segments)
     return float(np.mean([bool(a.correct) for a in answers]))
