@@ -128,7 +128,7 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
         grid_shape=grid_shape,
     )
     if o.kind_name == "arc":
-        from hrm_tui.arc_training import arc_model_fields
+        from hrm_tui.arc.training import arc_model_fields
 
         config = dataclasses.replace(config, **arc_model_fields(o))
     return config
@@ -177,7 +177,7 @@ def data_sources(o: TrainOptions):
                                    canvas=o.canvas, style=style, loops=o.maze_loops).next_batch()
         evaluation["floor"] = every_open_cell_path(evaluation["inputs"])  # logged beside each evaluation
         return source, evaluation, 1
-    from hrm_tui.arc_training import arc_sources
+    from hrm_tui.arc.training import arc_sources
 
     return arc_sources(o)
 
