@@ -186,3 +186,23 @@ async def test_mazes_beyond_the_shipped_model_say_so():
         await pilot.pause()
         labels = [str(option.prompt) for option in app.screen.query("OptionList").first().options]
         assert any("(beyond this model)" in label for label in labels) == (reach is not None and reach < 30)
+
+
+@pilot_test
+async def test_new_offers_a_maze_within_the_models_reach(tiny_weights):
+    """Weights whose evaluation solves 7x7 mazes (and nothing larger) are offered a 7x7 maze
+    first in the New dialog; it is generated with its solution and a note that says so."""
+    app = make_app("maze", tiny_weights)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.screen.loaded.metrics = {"evaluation": {"results": [{"set": "7x7", "exact_accuracy": 0.6},
+                                                                {"set": "11x11", "exact_accuracy": 0.0}]}}
+        await pilot.press("n")
+        await pilot.pause()
+        labels = [str(option.prompt) for option in app.screen.query("OptionList").first().options]
+        assert "in reach" in labels[0] and "7x7" in labels[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        after = app.screen.editor.puzzle
+        assert after.grid.shape == (7, 7) and after.solution is not None
+        assert any("within what this model's card says it solves" in n for n in notifications(app))

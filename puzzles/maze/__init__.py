@@ -5,7 +5,7 @@ Submodules: `grid` (format and tokens), `bfs`, `paths` (shortest paths and the v
 """
 
 from puzzles.maze.augment import augment, invert_view, view
-from puzzles.maze.generate import SETTINGS, MazeSpec, default_min_path, generate, generate_spec, make_batch
+from puzzles.maze.generate import MIN_SIZE, SETTINGS, MazeSpec, default_min_path, generate, generate_spec, make_batch
 from puzzles.maze.grid import CANVAS, VOCAB_SIZE, check_reachable, decode, encode, format_maze, parse, read_file
 from puzzles.maze.paths import check_route, check_solution, every_open_cell_path, shortest_length, solve
 
@@ -13,6 +13,7 @@ SEQ_LEN = CANVAS * CANVAS
 
 __all__ = [
     "CANVAS",
+    "MIN_SIZE",
     "SEQ_LEN",
     "SETTINGS",
     "VOCAB_SIZE",

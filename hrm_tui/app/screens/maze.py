@@ -73,6 +73,7 @@ class MazeScreen(PuzzleScreen):
         options = [(f"gen:{name}", f"generate {name:<9} {spec.height}x{spec.width}, path ≥ {spec.min_path} steps"
                     + self._beyond(max(spec.height, spec.width), short=True))
                    for name, spec in maze.SETTINGS.items()]
+        options = self._within_reach() + options
         options += [(f"blank:{size}", f"blank      {size}x{size}, draw your own") for size in BLANK_SIZES]
         self.app.push_screen(ChoiceScreen("New maze", options), self._new_choice)
 
@@ -80,6 +81,9 @@ class MazeScreen(PuzzleScreen):
         if choice is None:
             return
         what, _, value = choice.partition(":")
+        if what == "side":
+            self.generate(lambda: self._maze_of_side(int(value)), f"a {value}x{value} maze")
+            return
         if what == "blank":
             size = int(value)
             self.load_puzzle(MazePuzzle.blank(size, size), f"Blank {size}x{size}: draw walls with x or the mouse")
@@ -92,6 +96,26 @@ class MazeScreen(PuzzleScreen):
             return MazePuzzle(grid, solution), (f"New {value} maze, shortest path {maze.shortest_length(grid)} steps"
                                                 + self._beyond(max(grid.shape)))
         self.generate(make, f"a {value} maze")
+
+    def _within_reach(self) -> list[tuple[str, str]]:
+        """A generate option at the largest size the loaded model's evaluation solves, when
+        that is smaller than every preset: one maze a user can watch it solve."""
+        from puzzles import maze
+
+        solved = largest_solved_side(self.loaded.metrics) if self.loaded else None
+        smallest = min(min(spec.height, spec.width) for spec in maze.SETTINGS.values())
+        if not solved or solved < maze.MIN_SIZE or solved >= smallest:
+            return []
+        return [(f"side:{solved}", f"generate {'in reach':<9} {solved}x{solved}, the largest this model solves")]
+
+    @staticmethod
+    def _maze_of_side(side: int):
+        from puzzles import maze
+
+        spec = maze.MazeSpec(side, side, min_path=maze.default_min_path(side))
+        grid, solution = maze.generate_spec(np.random.default_rng(), spec)
+        return MazePuzzle(grid, solution), (f"New {side}x{side} maze, shortest path {maze.shortest_length(grid)} steps: "
+                                            "within what this model's card says it solves")
 
     def _beyond(self, side: int, short: bool = False) -> str:
         """A note when the loaded model's own evaluation says it does not solve mazes this big."""
