@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from hrm_tui.arc.adaptation import AdaptSettings, adapt, fitted_fraction
-from hrm_tui.arc.solving import answer_tasks, score
+from hrm_tui.arc.evaluation import score
+from hrm_tui.arc.solving import answer_tasks
 from hrm_tui.arc.training import ArcSource, TaskData, plan_tasks
 from models.checkpoint import load_weights, model_arrays, save_weights
 from models.config import HRMConfig
@@ -191,7 +192,7 @@ def test_missing_weights_and_unknown_task_ids_are_one_line_errors(tmp_path):
 
 
 def test_eval_reports_pass_at_2_next_to_the_reference_and_writes_the_card_json(pretrained, tmp_path):
-    from hrm_tui.arc.solving import eval_arc_cli
+    from hrm_tui.arc.evaluation import eval_arc_cli
 
     directory, _ = pretrained
     report = eval_arc_cli(directory, "evaluation", None, tmp_path / "eval.json", limit=5)
@@ -201,3 +202,80 @@ def test_eval_reports_pass_at_2_next_to_the_reference_and_writes_the_card_json(p
     (row,) = saved["results"]
     assert row["puzzles"] == 5 and {"set", "exact_accuracy", "cell_accuracy", "mean_segments"} <= set(row)
     assert saved["reference"]["HRM paper (27M parameters, ARC-AGI-1)"] == 0.403
+
+
+# -- test-time training (`--budget`) ----------------------------------------------------------
+
+def test_test_time_training_holds_out_a_demonstration_and_keeps_to_its_budget(pretrained):
+    from hrm_tui.arc.test_time import answer_with_budget, train_for_task
+
+    directory, _ = pretrained
+    base = load_weights(directory)
+    task = new_task(k=7, seed=13)
+    records = []
+    trained = train_for_task(base, task, budget=3.0, on_log=records.append)
+    adapted = trained.adapted
+    assert adapted is not None and adapted.stopped in ("budget", "held-out solved", "fitted")
+    assert adapted.cpu_seconds < 3.0 + 2.0  # the last step and the last held-out answer may run over
+    # The held-out (last) demonstration is answered as a test input every 5 steps; the kept state is the best.
+    checked = [r for r in records if r["step"] % 5 == 0]
+    assert checked and all("held_out_cells" in r and "cpu_seconds" in r for r in checked)
+    assert 0 <= adapted.held_out["step"] <= adapted.steps
+    assert trained.model.config.extra["task_views"][task.name]  # answered with its own new views
+    answers, results = answer_with_budget(base, [task], 0)
+    assert results == [] and not answers[0].learned  # budget 0: as before, untrained
+
+
+def test_solve_arc_with_a_budget_keeps_the_batch_contract_and_shows_progress_on_stderr(pretrained, tmp_path):
+    directory, _ = pretrained
+    task = new_task(k=3, seed=14)
+    path = tmp_path / "mytask.json"
+    path.write_text(task_json(task))
+    result = hrm("solve", "arc", "--file", path, "--jsonl", "--weights", directory, "--budget", 2)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]  # stdout holds JSON lines only
+    assert [r["index"] for r in records] == [0, 1]
+    for record in records:
+        assert set(record) == {"task", "index", "attempts", "voted", "views", "learned_task", "segments", "correct"}
+        assert len(record["attempts"]) == 2 and record["learned_task"] and record["views"] == 4
+    assert "test-time training mytask: " in result.stderr and "CPU s" in result.stderr
+
+
+def test_a_budget_still_answers_a_test_input_larger_than_the_canvas(pretrained, tmp_path):
+    directory, _ = pretrained
+    path = tmp_path / "task.json"
+    path.write_text('{"train": [{"input": [[1]], "output": [[1]]}], "test": [{"input": [[1, 2, 3, 4, 5, 6]]}]}')
+    result = hrm("solve", "arc", "--file", path, "--jsonl", "--weights", directory, "--budget", 1)
+    assert result.returncode == 0, result.stderr
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(record["attempts"]) == 2 and record["voted"] == 0
+    assert "not trained: no test input fits the canvas" in result.stderr
+
+
+@pytest.mark.parametrize("command", [("solve", "arc", "--jsonl"), ("eval", "arc")])
+@pytest.mark.parametrize("value, message", [("-1", "--budget must be a number of CPU seconds >= 0, got -1"),
+                                            ("nan", "--budget must be a number of CPU seconds >= 0")])
+def test_a_bad_budget_is_a_one_line_error(tmp_path, command, value, message):
+    path = tmp_path / "task.json"
+    path.write_text(task_json(new_task(k=2, seed=15)))
+    result = hrm(*command, *(["--file", path] if command[0] == "solve" else []), "--budget", value)
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout
+    other = hrm("solve", "sudoku", "--budget", "3", "." * 81)
+    assert other.returncode == 2 and "--budget is for arc" in other.stderr
+
+
+def test_eval_scores_a_task_sample_with_a_budget_and_says_what_training_cost(pretrained, tmp_path):
+    from hrm_tui.arc.evaluation import eval_arc_cli
+
+    directory, _ = pretrained
+    sample = tmp_path / "sample.txt"
+    sample.write_text("# two tasks\n00576224\n0692e18c  # every grid fits 10x10, not this 5x5 canvas\n")
+    report = eval_arc_cli(directory, "evaluation", None, tmp_path / "eval.json", budget=1, sample=sample)
+    assert report["summary"]["tasks"] == 2 and "--tasks" in report["command"] and "--budget 1" in report["command"]
+    trained = report["summary"]["test_time"]
+    assert trained["budget_cpu_seconds"] == 1 and [t["task"] for t in trained["per_task"]] == ["00576224", "0692e18c"]
+    assert trained["cpu_seconds_per_task"] > 0
+    sample.write_text("nota-task\n")
+    with pytest.raises(Exception, match="'nota-task' is not an ARC-AGI-1 evaluation task id"):
+        eval_arc_cli(directory, "evaluation", None, None, sample=sample)

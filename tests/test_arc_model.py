@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hrm_tui.arc.model import ArcModelInfo, View, blank_views, decode, encode, full_canvas, make_views
-from hrm_tui.arc.solving import ArcAnswer, padded_attempts, score
+from hrm_tui.arc.evaluation import score
+from hrm_tui.arc.solving import ArcAnswer, padded_attempts
 from hrm_tui.arc.training import ArcSource, TaskData, encode_examples, plan_tasks
 from models.config import HRMConfig
 from puzzles import arc

@@ -169,6 +169,8 @@ def test_vote_returns_majority_first(choices, confidences):
     assert votes[int(ranked[0][0, 0])] == votes.max()
     if len(ranked) == 2:
         assert votes[int(ranked[1][0, 0])] <= votes[int(ranked[0][0, 0])]
+    counted = arc.ranked_votes([(answers[c], confidences[i]) for i, c in enumerate(choices)])
+    assert [count for _, count in counted] == [int(votes[int(grid[0, 0])]) for grid in ranked]
 
 
 def test_vote_breaks_ties_by_confidence():

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from hrm_tui.arc.model import FULL, ArcModelInfo, encode, fits, make_views, random_offset
-from puzzles.arc.task import ArcTask, Pair
+from hrm_tui.arc.model import FULL, ArcModelInfo, View, encode, fits, make_views, random_offset
+from puzzles.arc.task import Pair
 
 IGNORE_LABEL = -100
 DEFAULT_AUGMENT = 8
@@ -90,13 +90,17 @@ def plan_tasks(tasks: list[TaskData], canvas: int, augment: int, seed: int,
         next_id += len(views)
         plan.info.task_views[task.name] = views
         plan.learned[task.split] = plan.learned.get(task.split, 0) + 1
-        for view in views:
-            plan.examples += [Example(view.identifier, view.transform.apply(p.input), view.transform.apply(p.output),
-                                      translate=view is not views[0]) for p in pairs]
+        plan.examples += view_examples(pairs, views)
         plan.held_out += [Example(views[0].identifier, p.input, p.output) for p in task.held_out
                           if fits(p.input, canvas) and fits(p.output, canvas)]
     plan.num_puzzle_identifiers = next_id
     return plan
+
+
+def view_examples(pairs, views: list[View]) -> list[Example]:
+    """Every pair in every view; all views but the first (the identity) are translated."""
+    return [Example(view.identifier, view.transform.apply(p.input), view.transform.apply(p.output),
+                    translate=view is not views[0]) for view in views for p in pairs]
 
 
 def collection_tasks(collection: str) -> list[TaskData]:
@@ -180,8 +184,3 @@ def describe_data(o) -> str:
             f"pairs, the trainer's evaluation batch) and of {plan.learned.get('evaluation', 0)} evaluation tasks "
             f"(their test outputs are never read). {len(plan.skipped)} of "
             f"{len(plan.skipped) + len(plan.info.task_views)} tasks were skipped as larger than the canvas.")
-
-
-def task_data(task: ArcTask) -> TaskData:
-    """A user's task for adaptation: learn from its demonstrations; its test inputs must fit."""
-    return TaskData(task.name, task.train, must_fit=tuple(p.input for p in task.test), split="user")

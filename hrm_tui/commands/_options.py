@@ -9,3 +9,26 @@ class Kind(str, Enum):
     sudoku = "sudoku"
     maze = "maze"
     arc = "arc"
+
+
+def budget_option():
+    """`--budget`, shared by `hrm solve` and `hrm eval` (ARC only)."""
+    import typer
+
+    return typer.Option(None, help="ARC: CPU seconds per task of test-time training on its demonstrations before "
+                                   "answering (one demonstration held out to choose when to stop); 0 answers "
+                                   "untrained \\[default: 0, see docs/arc.md].")
+
+
+def check_budget(kind: str, budget: float | None) -> float:
+    """The budget to use: the option, checked, or the default (ARC only)."""
+    from hrm_tui.arc.test_time import DEFAULT_BUDGET
+    from hrm_tui.errors import UserError
+
+    if budget is None:
+        return DEFAULT_BUDGET
+    if kind != "arc":
+        raise UserError("--budget is for arc: test-time training learns an ARC task from its demonstrations")
+    if not budget >= 0 or budget == float("inf"):
+        raise UserError(f"--budget must be a number of CPU seconds >= 0, got {budget:g}")
+    return budget

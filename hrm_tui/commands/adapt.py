@@ -88,26 +88,12 @@ def _write(path: Path, text: str) -> None:
 
 
 def _adapt_with_progress(base, task, settings):
-    """Run `hrm_tui.arc.adaptation.adapt` under a rich progress bar (time budget) on stderr."""
-    import time
-
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    """Run `hrm_tui.arc.adaptation.adapt` under a progress bar (time budget) on stderr."""
     from hrm_tui.arc.adaptation import adapt
+    from hrm_tui.arc.progress import AdaptProgress
 
-    console = Console(stderr=True)
-    with Progress(TextColumn("[bold]adapt"), BarColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
-                  console=console, disable=not console.is_terminal) as progress:
-        bar = progress.add_task("", total=settings.seconds)
-        start = time.monotonic()
-
-        def show(record):
-            text = f"step {record['step']}  loss {record['loss']:.3f}"
-            if "exact_accuracy" in record:
-                text += f"  demos exact {record['exact_accuracy']:.2f}"
-            progress.update(bar, completed=min(time.monotonic() - start, settings.seconds), description=text)
-
-        adapted = adapt(base, task, settings, on_log=show)
-        progress.update(bar, completed=settings.seconds)
+    with AdaptProgress(settings.seconds, clock="wall_time", lines=False) as progress:
+        progress.start(task)
+        adapted = adapt(base, task, settings, on_log=progress.log)
+        progress.finish(None)
     return adapted

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from hrm_tui.commands._options import Kind
+from hrm_tui.commands._options import Kind, budget_option, check_budget
 
 from hrm_tui.errors import UserError
 
@@ -28,7 +28,9 @@ def evaluate(
     max_segments: Optional[int] = typer.Option(None, help="ACT segments \\[default: the model's halt_max_steps]."),
     stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments."),
     split: str = typer.Option("evaluation", help="ARC: split of ARC-AGI-1 to score."),
-    limit: Optional[int] = typer.Option(None, help="ARC: score only the first N tasks of the split."),
+    limit: Optional[int] = typer.Option(None, help="ARC: score only the first N tasks of the split (or of --tasks)."),
+    tasks: Optional[Path] = typer.Option(None, help="ARC: score only the task ids this file lists (one per line, '#' comments), e.g. benchmarks/arc/eval-fit10-first20.txt."),
+    budget: Optional[float] = budget_option(),
     views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
                                                    "the rules \\[default: sudoku 64, maze 1]; 1 is one plain run."),
     views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round \\[default: sudoku 1, maze 1]."),
@@ -53,12 +55,13 @@ def evaluate(
 
     counts = _segment_counts(kind.value, segment_curve, views, one_by_one)
     views = views_for(kind.value, views, views_per_round, extra_view_segments)
+    budget = check_budget(kind.value, budget)
     if kind.value == "arc":
-        from hrm_tui.arc.solving import eval_arc_cli
+        from hrm_tui.arc.evaluation import eval_arc_cli
 
         if limit is not None and limit < 1:
             raise UserError("--limit must be >= 1")
-        eval_arc_cli(weights, split, max_segments, json_out, limit=limit)
+        eval_arc_cli(weights, split, max_segments, json_out, limit=limit, budget=budget, sample=tasks)
         return
     from hrm_tui.evaluation import default_maze_sizes, evaluate_sets, print_results, sets_for
     from hrm_tui.model_store import load_model

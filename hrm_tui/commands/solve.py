@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from hrm_tui.commands._options import Kind
+from hrm_tui.commands._options import Kind, budget_option, check_budget
 
 from hrm_tui.errors import UserError
 
@@ -32,6 +32,7 @@ def solve(
     extra_view_segments: Optional[int] = typer.Option(None, help="Sudoku and maze: segments of the rounds after the first \\[default: all]."),
     batch_size: int = typer.Option(256, help="Puzzles per forward pass in batch mode."),
     record: Optional[Path] = typer.Option(None, help="Write the animation of the solve (asciinema .cast or .svg)."),
+    budget: Optional[float] = budget_option(),
 ) -> None:
     """Solve puzzles with a trained HRM and check the answers against the rules."""
     if max_segments is not None and max_segments < 1:
@@ -48,10 +49,11 @@ def solve(
     from hrm_tui.solving import views_for
 
     views = views_for(kind_name, views, views_per_round, extra_view_segments)
+    budget = check_budget(kind_name, budget)
     if kind_name == "arc":
         from hrm_tui.arc.solving import solve_arc_cli
 
-        solve_arc_cli(puzzle, file, jsonl, weights, max_segments)
+        solve_arc_cli(puzzle, file, jsonl, weights, max_segments, budget)
         return
     items = _collect_items(kind_name, puzzle, file)
     from hrm_tui.model_store import load_model

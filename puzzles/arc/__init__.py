@@ -8,7 +8,7 @@ from puzzles.arc.augment import IDENTITY, ArcTransform, random_offset, random_tr
 from puzzles.arc.task import COLLECTIONS, ArcTask, Pair, load_collection, parse_grid, parse_task, read_task
 from puzzles.arc.tokens import CANVAS, SEQ_LEN, VOCAB_SIZE, decode_grid, encode_grid
 from puzzles.arc.verify import check_answer, check_attempts
-from puzzles.arc.voting import ATTEMPTS, map_back, vote
+from puzzles.arc.voting import ATTEMPTS, map_back, ranked_votes, vote
 
 __all__ = [
     "ATTEMPTS",
@@ -30,6 +30,7 @@ __all__ = [
     "parse_task",
     "random_offset",
     "random_transform",
+    "ranked_votes",
     "read_task",
     "vote",
 ]

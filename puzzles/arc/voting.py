@@ -27,8 +27,10 @@ def map_back(tokens: np.ndarray, transform: ArcTransform, offset: tuple[int, int
         return None
 
 
-def vote(candidates: Iterable[tuple[np.ndarray | None, float]], attempts: int = ATTEMPTS) -> list[np.ndarray]:
-    """The `attempts` best grids from (grid or None, confidence) pairs, best first."""
+def ranked_votes(candidates: Iterable[tuple[np.ndarray | None, float]],
+                 attempts: int = ATTEMPTS) -> list[tuple[np.ndarray, int]]:
+    """The `attempts` best grids from (grid or None, confidence) pairs, best first, each with
+    the number of views that gave it."""
     tally: dict[tuple, list] = {}
     for order, (grid, confidence) in enumerate(candidates):
         if grid is None:
@@ -38,4 +40,9 @@ def vote(candidates: Iterable[tuple[np.ndarray | None, float]], attempts: int = 
         entry[1] += 1
         entry[2] += confidence
     ranked = sorted(tally.values(), key=lambda e: (-e[1], -e[2] / e[1], e[3]))
-    return [entry[0] for entry in ranked[:attempts]]
+    return [(entry[0], entry[1]) for entry in ranked[:attempts]]
+
+
+def vote(candidates: Iterable[tuple[np.ndarray | None, float]], attempts: int = ATTEMPTS) -> list[np.ndarray]:
+    """The `attempts` best grids from (grid or None, confidence) pairs, best first."""
+    return [grid for grid, _ in ranked_votes(candidates, attempts)]
