@@ -49,7 +49,10 @@ async def test_solve_an_arc_task(tiny_weights, task_file):
         assert len(app.screen.trajectory.coarse) == 4
         status = str(app.screen.query_one("#status").render())
         assert "Answer (segment 4): ✗" in status
-        assert app.screen.extra.views == 8 and "Attempts (" in status  # unseen task: 8 symmetries
+        # Both test inputs are voted on; an unseen task is answered in the 8 symmetries.
+        assert [a.views for a in app.screen.extra] == [8, 8]
+        assert "Vote, test 1 (shown): 30x30 8/8 ✗ · placeholder (8 views, unseen)" in status
+        assert "Vote, test 2: " in status
 
 
 @pilot_test
@@ -115,4 +118,37 @@ async def test_adapt_to_a_task_then_solve_with_its_views(tiny_weights, task_file
         await settle(pilot)
         await settle(pilot)
         assert screen.loaded.label.endswith("+ flip")
-        assert screen.extra is not None and screen.extra.learned and screen.extra.views == 2
+        assert screen.extra is not None and screen.extra[0].learned and screen.extra[0].views == 2
+
+
+@pilot_test
+async def test_test_time_training_shows_its_progress_then_the_vote(tiny_weights, task_file):
+    """With a budget, Enter first trains on the demonstrations in a worker (the UI keeps
+    drawing its progress), then solves with the trained views and shows the vote."""
+    app = make_app("arc", tiny_weights)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.open_path(task_file)
+        await pilot.press("b")
+        await pilot.pause()
+        assert "Test-time training before each solve" in str(app.screen.query_one(".dialog-title").render())
+        await pilot.press("escape")
+        screen.budget = 1.0  # a tiny budget: the dialog offers 5 CPU seconds and more
+        shown = []  # every status panel drawn
+        draw = screen.status_text
+        screen.status_text = lambda frame: shown.append(str(draw(frame))) or draw(frame)
+        await pilot.press("enter")
+        assert screen.training is not None and screen.training.result is None  # the worker trains; Enter returned
+        await pilot.press("enter")  # a second Enter while training is refused with a note
+        assert any("Test-time training is running" in m for m in notifications(app))
+        await settle(pilot)
+        await settle(pilot)
+        progress = [text for text in shown if "Test-time training (" in text and "step " in text]
+        assert progress and "of 1 CPU s): step " in progress[0] and "held-out demo" in progress[0]
+        status = str(screen.query_one("#status").render())
+        assert "Test-time training: " in status and "CPU s, stopped by" in status and "held-out demonstration" in status
+        assert [a.views for a in screen.extra] == [4, 4] and all(a.learned for a in screen.extra)
+        assert "Vote, test 1 (shown): " in status and "/4" in status and "(4 views)" in status
+        first = screen.extra[0]
+        assert sum(first.votes) <= 4 and len(first.votes) == first.voted

@@ -47,7 +47,7 @@ BINDING_KEYS = (
     "f1 f2 f3 f3 f4 f4 question_mark ctrl+p enter enter enter space tab shift+tab "
     "escape escape escape escape escape escape "
     "left_square_bracket right_square_bracket home end pageup pagedown plus minus "
-    "i a v n o p c w m r t e A u ctrl+z ctrl+s ctrl+c ctrl+u ctrl+a ctrl+e ctrl+k "
+    "i a v n o p c w m r t e A b u ctrl+z ctrl+s ctrl+c ctrl+u ctrl+a ctrl+e ctrl+k "
     "x s g number_sign full_stop delete backspace "
     "shift+up shift+down shift+left shift+right ctrl+home ctrl+end shift+home shift+end "
     "up down left right up down left right h j k l"

@@ -364,13 +364,15 @@ class ArcKind:
         return "\n".join("".join(str(v) for v in row) for row in puzzle.grid.tolist())
 
     def attempts(self, model, puzzle: ArcPuzzle):
-        """Two attempts voted over every view of the task, as `hrm solve arc` answers
-        (an `hrm_tui.arc.solving.ArcAnswer`). Runs the model once per view: call it in a worker."""
+        """Two attempts for every test input of the task (the shown one as edited), voted over
+        every view of the task as `hrm solve arc` answers (`hrm_tui.arc.solving.ArcAnswer`s).
+        Runs the model once per view and test input: call it in a worker."""
         from hrm_tui.arc.solving import answer_tasks
         from puzzles.arc import ArcTask, Pair
 
-        task = ArcTask(puzzle.task.name, puzzle.task.train, (Pair(puzzle.grid, puzzle.known_output),))
-        return answer_tasks(model, [task])[0]
+        tests = list(puzzle.task.test)
+        tests[puzzle.test_index] = Pair(puzzle.grid, puzzle.known_output)
+        return answer_tasks(model, [ArcTask(puzzle.task.name, puzzle.task.train, tuple(tests))])
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from functools import cache, partial
 from pathlib import Path
@@ -10,12 +11,13 @@ from pathlib import Path
 import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
+from textual import on
 from textual.binding import Binding
 
-from hrm_tui.app import palette
 from hrm_tui.app.kinds import ArcPuzzle
 from hrm_tui.app.screens.dialogs import ChoiceScreen
 from hrm_tui.app.screens.puzzle import PuzzleScreen
+from hrm_tui.app.test_time import BUDGETS, TrainingLogged, TrainingProgress, run_training, vote_text
 from hrm_tui.app.widgets.editors import ArcEditor
 from hrm_tui.app.widgets.task_strip import TaskStrip
 from puzzles.errors import PuzzleError
@@ -26,6 +28,8 @@ the test input. Arrows or **h j k l** move; **0-9** paint a colour and move on; 
 0; **shift+arrows** add or remove rows and columns; click or drag paints the last colour.
 **e** switches between test inputs; **n** picks an ARC-AGI-1 task by id; **o** opens a task JSON;
 **u** or **ctrl+z** undoes. An edited test input has no known answer to check against.
+**b** sets a test-time training budget: each solve first trains on the task's demonstrations for
+that many CPU seconds (as `hrm solve arc --budget`), showing its progress; Esc ends it early.
 **A** adapts the model to the task (learns its puzzle embedding from the demonstrations)."""
 
 
@@ -86,11 +90,22 @@ class ArcScreen(PuzzleScreen):
                 tooltip="Show or hide the task's demonstration pairs"),
         Binding("e", "next_test", "Next test input", show=False, id="next-test",
                 tooltip="Switch to the task's next test input"),
+        Binding("b", "budget", "Budget", id="budget",
+                tooltip="Test-time training before each solve: CPU seconds per solve (like hrm solve arc --budget)"),
         Binding("A", "adapt", "Adapt", key_display="A", id="adapt",
                 tooltip="Learn this task's puzzle embedding from its demonstrations (like hrm adapt)"),
     ]
     open_hint = 'An ARC task JSON: {"train": [{"input", "output"}, ...], "test": [{"input"}, ...]}.'
     paste_hint = "A task JSON, or a grid as rows of digits 0-9 (replaces the test input)."
+
+    def __init__(self, weights_dir: Path | None = None) -> None:
+        from hrm_tui.arc.test_time import DEFAULT_BUDGET
+
+        super().__init__(weights_dir)
+        self.budget = DEFAULT_BUDGET  # CPU seconds of test-time training before each solve
+        self.training: TrainingProgress | None = None  # of the solve on screen
+        self._stop_training = threading.Event()
+        self._solve_with = None  # the adapted model, for the solve that training starts
 
     def compose_task(self) -> ComposeResult:
         yield TaskStrip(id="task")
@@ -118,32 +133,92 @@ class ArcScreen(PuzzleScreen):
         self.editor.border_title = f"Test input{suffix}"
 
     def action_solve(self) -> None:
-        """On short terminals the demonstration pairs make way for the decodes."""
+        """With a budget, train on the task's demonstrations first (in a worker, progress in the
+        status panel), then solve with the trained model. On short terminals the demonstration
+        pairs make way for the decodes."""
         if self.has_class("-short"):
             self.query_one(TaskStrip).display = False
-        super().action_solve()
+        if self.training is not None and self.training.result is None:
+            self.notify("Test-time training is running; Esc ends it and solves.", timeout=3)
+            return
+        task = self.editor.puzzle.task
+        if self.budget <= 0 or self.loaded is None or not task.train:
+            self.training = None
+            super().action_solve()
+            return
+        self.solve_id += 1
+        self.training, self.extra, self.trajectory = TrainingProgress(task.name, self.budget), None, None
+        self._stop_training.clear()
+        self.in_thread(partial(run_training, self, self.solve_id, self.loaded.model, task, self.budget,
+                               self._stop_training), "train", partial(self._trained, self.solve_id, task),
+                       self._training_failed)
+        self._refresh_all()
+
+    @on(TrainingLogged)
+    def _training_logged(self, message: TrainingLogged) -> None:
+        if self.training is not None and message.solve_id == self.solve_id:
+            self.training.record = message.record
+            self._refresh_all()
+
+    def _trained(self, solve_id: int, task, result) -> None:
+        if self.training is None or solve_id != self.solve_id:
+            return
+        self.training.result = result
+        if self.editor.puzzle.task is not task:  # another task was opened meanwhile
+            self._refresh_all()
+            return
+        self._solve_with = result.model
+        try:
+            super().action_solve()
+        finally:
+            self._solve_with = None
+
+    def _training_failed(self, error: BaseException) -> None:
+        self.training = None
+        self._report_failure("test-time training", error)
+        self._refresh_all()
+
+    def on_unmount(self) -> None:
+        self._stop_training.set()  # a training thread ends at its next step instead of its budget
+
+    def model_to_solve(self):
+        return self._solve_with if self._solve_with is not None else self.loaded.model
+
+    def action_stop(self) -> None:
+        """Esc during test-time training ends it (keeping the best state) and solves."""
+        if self.training is not None and self.training.result is None:
+            self._stop_training.set()
+            self.training.stopping = True
+            self._refresh_all()
+            return
+        super().action_stop()
+
+    def action_budget(self) -> None:
+        options = [(str(b), f"{b:>2} CPU s  " + ("no test-time training" if b == 0 else
+                                                "train on the demonstrations, then solve")) for b in BUDGETS]
+        self.app.push_screen(ChoiceScreen("Test-time training before each solve", options,
+                                          hint="Like hrm solve arc --budget. Test outputs are never used."),
+                             self._budget_chosen)
+
+    def _budget_chosen(self, choice: str | None) -> None:
+        if choice is not None:
+            self.budget = float(choice)
+            self.notify(f"Each solve first trains for {choice} CPU s." if self.budget else
+                        "Solves answer without test-time training.", timeout=3)
 
     def follow_up(self, puzzle: ArcPuzzle):
-        """After the watched trace, vote two attempts over the task's views (as `hrm solve arc`)."""
-        return partial(self.kind.attempts, self.loaded.model, puzzle)
+        """After the watched trace, vote two attempts for every test input over the task's views
+        (as `hrm solve arc`), with the model the trace ran."""
+        return partial(self.kind.attempts, self.model_to_solve(), puzzle)
 
     def status_text(self, frame) -> Text:
-        """The voted attempts (what the benchmark scores) first, then the watched trace."""
-        answer = self.extra
+        """Test-time training, the vote per test input (what the benchmark scores), then the
+        watched trace."""
         text = Text()
-        if answer is not None:
-            text.append(f"Attempts ({answer.voted} answers from {answer.views} views"
-                        f"{'' if answer.learned else ', unseen task'}):")
-            for number, attempt in enumerate(answer.attempts[:answer.voted], start=1):
-                text.append(f" {number}: {attempt.shape[0]}x{attempt.shape[1]} ")
-                if answer.expected is not None:
-                    from puzzles.arc import check_answer
-
-                    verdict = check_answer(answer.expected, attempt)
-                    text.append("✓" if verdict.ok else "✗", style=palette.OK if verdict.ok else palette.FAIL)
-            if not answer.voted:
-                text.append(" no well-formed grid")
-            text.append("\n")
+        if self.training is not None:
+            text.append_text(self.training.text())
+        if self.extra is not None:
+            text.append_text(vote_text(self.extra, self.solved_puzzle.test_index))
         elif self.running and self.trajectory is not None:
             text.append("Voting two attempts over the task's views…\n", style="italic")
         return text + super().status_text(frame)

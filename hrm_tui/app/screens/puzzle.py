@@ -231,7 +231,7 @@ class PuzzleScreen(SelectionGuard, Screen):
             return
         puzzle = self.editor.puzzle
         try:
-            model = self.kind.fit_model(puzzle, self.loaded.model)
+            model = self.kind.fit_model(puzzle, self.model_to_solve())
             tokens, puzzle_id = self.kind.model_input(puzzle, model.config)
         except PuzzleError as exc:
             self.notify(str(exc), title="Cannot solve this yet", severity="error", timeout=8)
@@ -276,6 +276,10 @@ class PuzzleScreen(SelectionGuard, Screen):
             self.trajectory = run
             self.set_reactive(PuzzleScreen.position, 0)
         return run
+
+    def model_to_solve(self):
+        """The model a solve runs (ARC: the one test-time training adapted to the task)."""
+        return self.loaded.model
 
     def solve_views(self):
         """The symmetric views a solve tries (a `hrm_tui.solving.ViewPlan`), or None: one run."""
