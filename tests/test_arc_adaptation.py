@@ -172,16 +172,19 @@ def test_bad_tasks_get_one_line_errors(pretrained, tmp_path, content, message):
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_valid_task_larger_than_the_canvas_is_still_answered(pretrained, tmp_path):
-    """The batch contract answers every well-formed task: two attempts, with a note, no exit."""
+@pytest.mark.parametrize("budget", [[], ["--budget", 1]])
+def test_a_valid_task_larger_than_the_canvas_is_still_answered(pretrained, tmp_path, budget):
+    """The batch contract answers every well-formed task: two attempts, with a note, no exit;
+    with a budget too (nothing to train for: no test input fits)."""
     directory, _ = pretrained
     path = tmp_path / "task.json"
     path.write_text('{"train": [{"input": [[1]], "output": [[1]]}], "test": [{"input": [[1, 2, 3, 4, 5, 6]]}]}')
-    result = hrm("solve", "arc", "--file", path, "--jsonl", "--weights", directory)
+    result = hrm("solve", "arc", "--file", path, "--jsonl", "--weights", directory, *budget)
     assert result.returncode == 0, result.stderr
     (record,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(record["attempts"]) == 2 and record["voted"] == 0
     assert "test input 1 is 1x6; these weights use a 5x5 canvas" in result.stderr and "placeholders" in result.stderr
+    assert ("not trained: no test input fits the canvas" in result.stderr) == bool(budget)
 
 
 def test_missing_weights_and_unknown_task_ids_are_one_line_errors(tmp_path):
@@ -239,17 +242,6 @@ def test_solve_arc_with_a_budget_keeps_the_batch_contract_and_shows_progress_on_
         assert set(record) == {"task", "index", "attempts", "voted", "views", "learned_task", "segments", "correct"}
         assert len(record["attempts"]) == 2 and record["learned_task"] and record["views"] == 4
     assert "test-time training mytask: " in result.stderr and "CPU s" in result.stderr
-
-
-def test_a_budget_still_answers_a_test_input_larger_than_the_canvas(pretrained, tmp_path):
-    directory, _ = pretrained
-    path = tmp_path / "task.json"
-    path.write_text('{"train": [{"input": [[1]], "output": [[1]]}], "test": [{"input": [[1, 2, 3, 4, 5, 6]]}]}')
-    result = hrm("solve", "arc", "--file", path, "--jsonl", "--weights", directory, "--budget", 1)
-    assert result.returncode == 0, result.stderr
-    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(record["attempts"]) == 2 and record["voted"] == 0
-    assert "not trained: no test input fits the canvas" in result.stderr
 
 
 @pytest.mark.parametrize("command", [("solve", "arc", "--jsonl"), ("eval", "arc")])
