@@ -55,8 +55,12 @@ class SudokuSource:
         low, high = self.schedule.at(self.batches)
         inputs, labels = sudoku.make_batch(self.rng, self.batch_size, low, high)
         self.batches += 1
-        return {"inputs": inputs, "labels": labels,
-                "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
+        batch = {"inputs": inputs, "labels": labels, "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
+        if self.distance_classes:
+            from puzzles.maze.wavefront import distance_targets
+
+            batch["distances"] = distance_targets(inputs, self.canvas, self.distance_classes)
+        return batch
 
     def state(self) -> dict[str, Any]:
         return {"rng": self.rng.bit_generator.state, "batches": self.batches}
@@ -80,8 +84,9 @@ class MazeSource:
     cells ignored by the loss)."""
 
     def __init__(self, batch_size: int, size: int, seed: int, stream: int = TRAIN_STREAM, canvas: int = 30,
-                 min_size: int | None = None, style: str = "carved", *, loops: float):
+                 min_size: int | None = None, style: str = "carved", *, loops: float, distance_classes: int = 0):
         self.batch_size = batch_size
+        self.distance_classes = distance_classes  # > 0: batches carry the distance head's targets
         self.size = size
         self.min_size = min_size
         self.style = style
@@ -94,8 +99,12 @@ class MazeSource:
 
         inputs, labels = maze.make_batch(self.rng, self.batch_size, self.size, self.canvas, self.min_size, self.style,
                                          self.loops)
-        return {"inputs": inputs, "labels": labels,
-                "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
+        batch = {"inputs": inputs, "labels": labels, "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
+        if self.distance_classes:
+            from puzzles.maze.wavefront import distance_targets
+
+            batch["distances"] = distance_targets(inputs, self.canvas, self.distance_classes)
+        return batch
 
     def state(self) -> dict[str, Any]:
         return {"rng": self.rng.bit_generator.state}
@@ -154,8 +163,12 @@ class SudokuMixSource(SudokuSource):
             puzzle, solution = sudoku.augment(source.file.puzzles[pick], source.file.solutions[pick], self.rng)
             inputs[row], labels[row] = sudoku.encode(puzzle), sudoku.encode(solution)
         self.batches += 1
-        return {"inputs": inputs, "labels": labels,
-                "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
+        batch = {"inputs": inputs, "labels": labels, "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
+        if self.distance_classes:
+            from puzzles.maze.wavefront import distance_targets
+
+            batch["distances"] = distance_targets(inputs, self.canvas, self.distance_classes)
+        return batch
 
 
 def heldout_batch(files: list[WeightedFile], holdout_rows: list[np.ndarray], size: int) -> dict[str, np.ndarray]:

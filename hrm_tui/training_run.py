@@ -41,6 +41,7 @@ class TrainOptions:
     absolute_positions: bool
     rope_boxes: int
     attention_window: int
+    distance_classes: int
     segment_gradient: Any
     givens_min: int
     givens_max: int
@@ -93,6 +94,8 @@ def _validate(o: TrainOptions) -> None:
         (1 <= o.canvas <= 30, "--canvas must be between 1 and 30"),
         (o.augment >= 0, "--augment must be >= 0"),
         (0 <= o.maze_loops <= 1, "--maze-loops must be between 0 and 1"),
+        (o.distance_classes == 0 or o.kind_name == "maze" and o.distance_classes >= 2,
+         "--distance-classes is for maze and must be 0 or >= 2"),
         (min(o.hidden_size, o.heads, o.h_layers, o.l_layers, o.h_cycles, o.l_cycles) > 0,
          "--hidden-size, --heads, --h-layers, --l-layers, --h-cycles and --l-cycles must be positive"),
         (o.expansion > 0, "--expansion must be positive"),
@@ -124,7 +127,7 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
         halt_exploration_prob=o.explore, loss_type=getattr(o.loss, "value", o.loss),
         pos_encodings=getattr(o.pos_encodings, "value", o.pos_encodings),
         absolute_positions=o.absolute_positions, rope_boxes=o.rope_boxes, attention_window=o.attention_window,
-        segment_gradient=getattr(o.segment_gradient, "value", o.segment_gradient),
+        distance_classes=o.distance_classes, segment_gradient=getattr(o.segment_gradient, "value", o.segment_gradient),
         grid_shape=grid_shape,
     )
     if o.kind_name == "arc":
@@ -172,7 +175,7 @@ def data_sources(o: TrainOptions):
 
         style = getattr(o.maze_style, "value", o.maze_style)
         source = ds.MazeSource(o.batch_size, o.maze_size, o.seed, canvas=o.canvas, min_size=o.maze_min_size,
-                               style=style, loops=o.maze_loops)
+                               style=style, loops=o.maze_loops, distance_classes=o.distance_classes)
         evaluation = ds.MazeSource(o.eval_size, o.maze_size, o.seed, stream=ds.EVAL_STREAM,
                                    canvas=o.canvas, style=style, loops=o.maze_loops).next_batch()
         evaluation["floor"] = every_open_cell_path(evaluation["inputs"])  # logged beside each evaluation

@@ -20,7 +20,7 @@ import numpy as np
 from models import fastmath
 from models.cpu_jit import use_compile
 from models.hrm import HRM
-from models.losses import act_loss, log_probs
+from models.losses import IGNORE_LABEL, act_loss, distance_terms, log_probs
 
 
 @dataclass
@@ -34,13 +34,16 @@ class Carry:
     inputs: mx.array  # (B, S) int32
     labels: mx.array  # (B, S) int32
     puzzle_identifiers: mx.array  # (B,) int32
+    # (B, S, 2) int32 targets of the distance head (models.hrm.HRM.distance_logits), only
+    # when the model has one; absent from `arrays()` otherwise, so other carries are unchanged.
+    distances: mx.array | None = None
 
     def arrays(self) -> dict[str, mx.array]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, mx.array]) -> "Carry":
-        return cls(**{f.name: arrays[f.name] for f in fields(cls)})
+        return cls(**{f.name: arrays.get(f.name) for f in fields(cls)})
 
 
 def initial_carry(model: HRM, batch: dict[str, np.ndarray]) -> Carry:
@@ -54,7 +57,17 @@ def initial_carry(model: HRM, batch: dict[str, np.ndarray]) -> Carry:
         inputs=mx.array(batch["inputs"], dtype=mx.int32),
         labels=mx.array(batch["labels"], dtype=mx.int32),
         puzzle_identifiers=mx.array(batch["puzzle_identifiers"], dtype=mx.int32),
+        distances=_distances(model, batch),
     )
+
+
+def _distances(model: HRM, batch: dict) -> mx.array | None:
+    """The batch's distance targets when the model has a distance head (else None)."""
+    if not model.config.distance_classes:
+        return None
+    if "distances" not in batch:
+        raise ValueError("a model with a distance head trains on batches with 'distances' (mazes only)")
+    return _int32(batch["distances"])
 
 
 def _int32(a) -> mx.array:
@@ -74,6 +87,8 @@ def refill(model: HRM, carry: Carry, batch: dict) -> Carry:
         inputs=mx.where(row, _int32(batch["inputs"]), carry.inputs),
         labels=mx.where(row, _int32(batch["labels"]), carry.labels),
         puzzle_identifiers=mx.where(reset, _int32(batch["puzzle_identifiers"]), carry.puzzle_identifiers),
+        distances=None if carry.distances is None else mx.where(row[..., None], _distances(model, batch),
+                                                                carry.distances),
     )
 
 
@@ -104,8 +119,13 @@ def act_train_segment(model: HRM, carry: Carry, puzzle_rows: mx.array, explore_u
 
     loss, metrics = act_loss(out.logits, carry.labels, out.q_halt, out.q_continue, target_q,
                              halted, steps, cfg.loss_type)
+    if cfg.distance_classes:
+        distance_loss, distance_hits = distance_terms(model.distance_logits(out.z_H), carry.distances, cfg.loss_type)
+        loss = loss + distance_loss
+        metrics["distance_loss"] = distance_loss
+        metrics["distance_accuracy"] = mx.where(halted & (carry.labels != IGNORE_LABEL).any(-1), distance_hits, 0).sum()
     new_carry = Carry(z_H=z_H, z_L=z_L, steps=steps, halted=halted, inputs=carry.inputs,
-                      labels=carry.labels, puzzle_identifiers=carry.puzzle_identifiers)
+                      labels=carry.labels, puzzle_identifiers=carry.puzzle_identifiers, distances=carry.distances)
     return loss, metrics, new_carry
 
 

@@ -181,7 +181,8 @@ def parameter_count(config: HRMConfig) -> int:
     return (2 * config.vocab_size * d + 2 * d + 2 + 2 * d
             + config.num_puzzle_identifiers * max(config.puzzle_emb_ndim, 1)
             + (config.H_layers + config.L_layers) * per_block
-            + ((config.seq_len + config.puzzle_emb_len) * d if config.pos_encodings == "learned" or config.absolute_positions else 0))
+            + ((config.seq_len + config.puzzle_emb_len) * d if config.pos_encodings == "learned" or config.absolute_positions else 0)
+            + d * 2 * config.distance_classes)
 
 
 def _check_size_matches(config: HRMConfig, header: dict[str, tuple[str, tuple[int, ...]]], source: str) -> None:

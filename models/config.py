@@ -53,6 +53,10 @@ class HRMConfig:
     # columns (and to the puzzle-embedding positions, which see everything); 0 = full
     # attention (reference). Cost grows with the window, not the grid (models/local_attention.py).
     attention_window: int = 0
+    # Ours, training only: a head on z_H predicts each open cell's steps from S and from G
+    # modulo this many classes, an auxiliary loss that teaches a distance wavefront (mazes with
+    # loops need one; puzzles/maze/wavefront.py). 0 = none (reference). Answers never read it.
+    distance_classes: int = 0
     rms_norm_eps: float = 1e-5
     halt_max_steps: int = 16
     halt_exploration_prob: float = 0.1
@@ -95,6 +99,8 @@ class HRMConfig:
                                       or self.grid_shape[0] * self.grid_shape[1] != self.seq_len):
             problems.append(f"attention_window must be 0 or an odd number >= 3 on a grid that covers seq_len, "
                             f"not {self.attention_window} on {self.grid_shape[0]}x{self.grid_shape[1]}")
+        if self.distance_classes < 0 or self.distance_classes == 1:
+            problems.append(f"distance_classes must be 0 (none) or >= 2, not {self.distance_classes}")
         if self.segment_gradient not in SEGMENT_GRADIENTS:
             problems.append(f"segment_gradient must be one of {SEGMENT_GRADIENTS}, not {self.segment_gradient!r}")
         if self.loss_type not in LOSS_TYPES:

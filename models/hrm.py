@@ -54,6 +54,8 @@ class HRM(nn.Module):
             self.embed_pos = trunc_normal((config.seq_len + config.puzzle_emb_len, d), 1.0 / self.embed_scale, rng)
         elif config.absolute_positions:
             self.embed_pos = mx.zeros((config.seq_len + config.puzzle_emb_len, d))
+        if config.distance_classes:  # drawn after everything else: other models keep their init stream
+            self.distance_head = Linear(d, 2 * config.distance_classes, rng)
         self.freeze(keys=list(FROZEN_KEYS), recurse=False)
 
     # -- embeddings ---------------------------------------------------------------------
@@ -122,6 +124,12 @@ class HRM(nn.Module):
     def decode(self, z: mx.array) -> mx.array:
         """Token logits for the puzzle positions of a state (z_H, or z_L for visualisation)."""
         return self.lm_head(z[:, self.config.puzzle_emb_len:])
+
+    def distance_logits(self, z_H: mx.array) -> mx.array:
+        """(B, seq_len, 2, distance_classes) logits of each cell's steps from S and from G
+        modulo the classes (the auxiliary head; training only)."""
+        logits = self.distance_head(z_H[:, self.config.puzzle_emb_len:])
+        return logits.reshape(*logits.shape[:2], 2, self.config.distance_classes)
 
     def q_values(self, z_H: mx.array) -> tuple[mx.array, mx.array]:
         q = self.q_head(z_H[:, 0])

@@ -62,3 +62,16 @@ def act_loss(logits, labels, q_halt, q_continue, target_q_continue, halted, step
     metrics["lm_loss"] = lm_loss
     metrics["q_halt_loss"] = q_halt_loss
     return loss, metrics
+
+
+def distance_terms(logits: mx.array, targets: mx.array, loss_type: str) -> tuple[mx.array, mx.array]:
+    """The distance head's loss, summed over the batch of per-sequence means (like the token
+    loss), and each row's share of correct distance predictions (no gradient).
+    `logits` (B, S, 2, K), `targets` (B, S, 2) with IGNORE_LABEL where not supervised."""
+    B = targets.shape[0]
+    flat_logits, flat_targets = logits.reshape(B, -1, logits.shape[-1]), targets.reshape(B, -1)
+    valid = flat_targets != IGNORE_LABEL
+    divisor = mx.maximum(valid.sum(-1), 1).astype(mx.float32)
+    loss = (token_cross_entropy(flat_logits, flat_targets, loss_type).sum(-1) / divisor).sum()
+    hits = valid & (mx.argmax(mx.stop_gradient(flat_logits), axis=-1) == flat_targets)
+    return loss, hits.sum(-1).astype(mx.float32) / divisor

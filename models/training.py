@@ -250,7 +250,8 @@ class Trainer:
             self.rng.integers(2, model.config.halt_max_steps + 1, size=B).astype(np.int32), w))
         lr = learning_rate(self.step, cfg.lr, cfg.lr_warmup_steps, cfg.total_steps, cfg.lr_min_ratio, cfg.lr_schedule)
         self.optimizer.learning_rate = lr
-        batch = {k: mx.array(batch[k], dtype=mx.int32) for k in ("inputs", "labels", "puzzle_identifiers")}
+        keys = ("inputs", "labels", "puzzle_identifiers") + (("distances",) if model.config.distance_classes else ())
+        batch = {k: mx.array(batch[k], dtype=mx.int32) for k in keys}
         loss, metrics, new_carry, row_grads, ids = self._step_function()(
             self.carry.arrays(), batch, explore_u, explore_steps)
         # The next batch is drawn on a helper thread while mx.eval (which releases the GIL) runs
@@ -283,6 +284,8 @@ class Trainer:
         if count > 0:
             out.update(accuracy=m["accuracy"] / count, exact_accuracy=m["exact_accuracy"] / count,
                        q_halt_accuracy=m["q_halt_accuracy"] / count, segments=m["steps"] / count)
+            if "distance_accuracy" in m:
+                out["distance_accuracy"] = m["distance_accuracy"] / count
         return out
 
     def _update_ema(self) -> None:
@@ -361,7 +364,7 @@ class Trainer:
         record["loss"] = float(np.mean([w["loss"] for w in window]))
         record["lr"] = window[-1]["lr"]
         halted = sum(w["halted"] for w in window)
-        for key in ("accuracy", "exact_accuracy", "q_halt_accuracy", "segments"):
+        for key in ("accuracy", "exact_accuracy", "q_halt_accuracy", "segments", "distance_accuracy"):
             vals = [(w[key], w["halted"]) for w in window if key in w]
             if vals and halted:
                 record[key] = float(sum(v * n for v, n in vals) / halted)

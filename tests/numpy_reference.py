@@ -129,3 +129,22 @@ class ReferenceHRM:
         logits = z_H[:, self.p_len:] @ self.w["lm_head.weight"].T
         q = z_H[:, 0] @ self.w["q_head.weight"].T + self.w["q_head.bias"]
         return z_H, z_L, logits, q[:, 0], q[:, 1]
+
+    def distance_logits(self, z_H):
+        """(B, S, 2, K): the auxiliary head's steps-from-S and steps-from-G class logits."""
+        logits = z_H[:, self.p_len:] @ self.w["distance_head.weight"].T
+        return logits.reshape(*logits.shape[:2], 2, self.cfg["distance_classes"])
+
+
+def distance_loss(logits, targets, ignore=-100):
+    """Sum over rows of the mean softmax cross-entropy over supervised (cell, endpoint) pairs."""
+    B, K = logits.shape[0], logits.shape[-1]
+    flat, labels = logits.reshape(B, -1, K), targets.reshape(B, -1)
+    shifted = flat - flat.max(-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    total = 0.0
+    for row in range(B):
+        valid = labels[row] != ignore
+        picked = log_p[row][valid, labels[row][valid]]
+        total += -picked.sum() / max(valid.sum(), 1)
+    return total

@@ -308,3 +308,26 @@ def test_single_solve_keeps_every_number_of_the_segment_table_whole(columns):
         q_halt, q_cont, margin = row.split("│")[1:4]
         assert re.fullmatch(r"\s*[01]\.\d{3}\s*", q_halt) and re.fullmatch(r"\s*[01]\.\d{3}\s*", q_cont)
         assert re.fullmatch(r"\s*[+-]\d+\.\d\d\s*", margin)
+
+
+def test_a_maze_model_with_a_distance_head_trains_resumes_and_answers(tmp_path):
+    """--distance-classes adds the auxiliary wavefront loss: the log reports its accuracy, the
+    run resumes, and the exported model answers and evaluates like any other."""
+    weights = tmp_path / "weights"
+    options = ["train", "maze", "--run", tmp_path / "run", "--canvas", 7, "--maze-size", 7, "--maze-min-size", 5,
+               "--maze-style", "all", "--pos-encodings", "rope2d", "--attention-window", 3, "--distance-classes", 8,
+               "--hidden-size", 32, "--heads", 2, "--h-layers", 1, "--l-layers", 1, "--max-segments", 2,
+               "--batch-size", 4, "--eval-size", 4, "--log-every", 2, "--checkpoint-every", 2]
+    first = hrm(*options, "--steps", 4)
+    assert first.returncode == 0, first.stderr
+    resumed = hrm(*options, "--steps", 6, "--export", weights)
+    assert resumed.returncode == 0, resumed.stderr
+    logged = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged if "distance_accuracy" in r][-1] == 6
+    assert all(0 <= r["distance_accuracy"] <= 1 for r in logged if "distance_accuracy" in r)
+    assert json.loads((weights / "config.json").read_text())["distance_classes"] == 8
+    evaluated = hrm("eval", "maze", "--weights", weights, "--sizes", "9", "--count", 2)
+    assert evaluated.returncode == 0, evaluated.stderr
+    for bad in (["maze", "--distance-classes", "1"], ["sudoku", "--distance-classes", "4"]):
+        refused = hrm("train", *bad, "--run", tmp_path / "bad", "--steps", 1)
+        assert refused.returncode == 2 and "--distance-classes" in refused.stderr and "Traceback" not in refused.stderr

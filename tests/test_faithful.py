@@ -159,3 +159,29 @@ def test_box_rope_singles_out_the_cells_own_box():
     for bad in ({"pos_encodings": "rope"}, {"grid_shape": (8, 8), "seq_len": 64}):
         with pytest.raises(ModelError, match="rope_boxes"):
             HRMConfig(**{"pos_encodings": "rope2d", "rope_boxes": 3, **bad})
+
+
+def test_the_distance_head_and_its_loss_match_the_numpy_statement():
+    """`distance_classes` (ours, training only) adds a head on z_H and a loss term; both agree
+    with the numpy statement, and a model without it is unchanged (same parameters)."""
+    from models.losses import distance_terms
+    from tests.numpy_reference import distance_loss
+
+    plain = CONFIGS["local-window-grid-rope"]
+    cfg = dataclasses.replace(plain, distance_classes=4)
+    model = _randomised_model(cfg)
+    weights = {k: np.array(v) for k, v in model_arrays(model).items()}
+    assert set(weights) - set(model_arrays(_randomised_model(plain))) == {"distance_head.weight"}
+    ref = ReferenceHRM(weights, dataclasses.asdict(cfg))
+    rng = np.random.default_rng(3)
+    inputs = rng.integers(0, cfg.vocab_size, size=(2, cfg.seq_len)).astype(np.int32)
+    ids = np.zeros(2, np.int32)
+    out = model.segment(*model.initial_state(2), model.input_embeddings(mx.array(inputs), model.puzzle_rows(mx.array(ids))))
+    r_H = ref.segment(*ref.initial(2), ref.embed(inputs, ids))[0]
+    logits = model.distance_logits(out.z_H)
+    np.testing.assert_allclose(np.array(logits), ref.distance_logits(r_H), atol=TOLERANCE, rtol=TOLERANCE)
+    targets = rng.integers(0, 4, size=(2, cfg.seq_len, 2)).astype(np.int32)
+    targets[0, :10] = -100
+    loss, hits = distance_terms(logits, mx.array(targets), "softmax")
+    np.testing.assert_allclose(float(loss.item()), distance_loss(np.array(logits, np.float64), targets), rtol=1e-4)
+    assert 0 <= float(hits.min().item()) <= float(hits.max().item()) <= 1

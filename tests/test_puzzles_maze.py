@@ -280,3 +280,22 @@ def test_the_all_style_mixes_perfect_looped_and_scattered_mazes():
     assert min(perfect, looped, scattered) >= 10, (perfect, looped, scattered)
     for x, y in zip(inputs, labels):
         assert maze.check_solution(maze.decode(x, canvas=11), maze.decode(y, (11, 11), canvas=11)).ok
+
+
+def test_distance_targets_count_steps_from_start_and_goal_modulo_the_classes():
+    from puzzles.maze.wavefront import IGNORE, distance_targets
+
+    grid = maze.parse("#######\n#S    #\n# ### #\n#    G#\n#######")
+    tokens = maze.encode(grid, 8)[None]
+    targets = distance_targets(tokens, 8, 4).reshape(8, 8, 2)
+    assert targets[1, 1].tolist() == [0, 6 % 4]  # S: 0 from S, 6 steps from G
+    assert targets[3, 5].tolist() == [6 % 4, 0]  # G
+    assert targets[1, 2].tolist() == [1, 5 % 4]
+    assert (targets[0] == IGNORE).all() and (targets[7] == IGNORE).all()  # walls, pad
+    assert (targets[:, 7] == IGNORE).all()
+    inputs, labels = maze.make_batch(np.random.default_rng(0), 6, 9, canvas=9, style="all")
+    batch = distance_targets(inputs, 9, 8)
+    known = batch[..., 0] != IGNORE
+    assert (known == (batch[..., 1] != IGNORE)).all()  # S and G share their region
+    assert not (known & ~np.isin(inputs, (2, 3, 4))).any()  # open cells only (pockets are not)
+    assert known[labels == 5].all() and batch.max() == 7  # the whole path

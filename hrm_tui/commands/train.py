@@ -31,6 +31,7 @@ class MazeStyle(str, Enum):
     carved = "carved"
     scattered = "scattered"
     mixed = "mixed"
+    all = "all"
 
 
 def register(app: typer.Typer) -> None:
@@ -65,6 +66,7 @@ def train(
     absolute_positions: bool = typer.Option(False, "--absolute-positions", help="Add a learned absolute position table (zero at the start) to RoPE or 2-D RoPE, so a cell knows where it is, e.g. which Sudoku box; ties the model to its grid."),
     rope_boxes: int = typer.Option(0, help="2-D RoPE: the side of the grid's boxes (3 for Sudoku), so attention can tell the cell's own box (0 = none)."),
     attention_window: int = typer.Option(0, help="Each grid cell attends only to a k x k window of cells (odd k >= 3; 0 = full attention, the reference): cost grows with the window, not the grid."),
+    distance_classes: int = typer.Option(0, help="Maze: an auxiliary head learns each open cell's steps from S and from G modulo K (a distance wavefront, which loops need; 0 = none, the reference); answers never read it."),
     segment_gradient: SegmentGradient = typer.Option(SegmentGradient.one_step, help="Gradient: through the last L and H update of each segment (reference one-step) or through every update of the segment (slower steps)."),
     givens_min: int = typer.Option(30, help="Sudoku: fewest givens in training puzzles."),
     givens_max: int = typer.Option(45, help="Sudoku: most givens in training puzzles."),
@@ -74,7 +76,7 @@ def train(
     data_holdout: int = typer.Option(256, help="Sudoku with --data: puzzles of each file held out for evaluation, never trained on."),
     maze_size: int = typer.Option(15, help="Maze: side length of generated training mazes (and of the held-out ones)."),
     maze_min_size: Optional[int] = typer.Option(None, help="Maze: train on sizes drawn from this to --maze-size (small mazes are an easier start) \\[default: --maze-size only]."),
-    maze_style: MazeStyle = typer.Option(MazeStyle.carved, help="Maze: carved corridors, scattered walls (like the public Maze-Hard set), or mixed (each maze either)."),
+    maze_style: MazeStyle = typer.Option(MazeStyle.carved, help="Maze: carved corridors, scattered walls (like the public Maze-Hard set), mixed (each maze either), or all (a third each: perfect carved, carved with --maze-loops, scattered)."),
     maze_loops: float = typer.Option(0.05, help="Maze, carved style: fraction of inner walls opened to make loops (0 = perfect mazes, where every dead end can simply be filled in)."),
     canvas: int = typer.Option(30, help="ARC and maze: side of the square canvas (smaller trains far faster; ARC skips larger grids, mazes must fit)."),
     augment: int = typer.Option(8, help="ARC: augmented views per task besides the original."),
