@@ -119,7 +119,7 @@ GRID_SIDES = (9, 15, 30)  # Sudoku-sized, a 15x15 maze, the 30x30 maze and ARC c
 
 
 LOCAL_WINDOW = 5  # the window measured against full and masked full attention
-ATTENTION_MODES = {"full": ({}, 0), f"{LOCAL_WINDOW}x{LOCAL_WINDOW} window, tiles": ({}, LOCAL_WINDOW),
+ATTENTION_MODES = {"full": ({}, 0), f"{LOCAL_WINDOW}x{LOCAL_WINDOW} window, tiles": ({"HRM_LOCAL_ATTENTION": "tiles"}, LOCAL_WINDOW),
                    f"{LOCAL_WINDOW}x{LOCAL_WINDOW} window, masked full": ({"HRM_LOCAL_ATTENTION": "dense"}, LOCAL_WINDOW)}
 
 
