@@ -183,7 +183,8 @@ def verify(kind: str, item: PuzzleItem, prediction: np.ndarray):
 
 
 def run_model(model, tokens: np.ndarray, max_segments: int | None, stop_at_halt: bool,
-              batch_size: int = 256, on_progress: Callable[[int], None] | None = None, settled=None):
+              batch_size: int = 256, on_progress: Callable[[int], None] | None = None, settled=None,
+              still_below: float | None = None):
     """Final tokens, segments used and ACT's halting segment for every row. Puzzles stream
     through `batch_size` slots; a slot whose puzzle is done takes the next one."""
     from models.act import solve_dynamic
@@ -191,7 +192,8 @@ def run_model(model, tokens: np.ndarray, max_segments: int | None, stop_at_halt:
 
     fit_blas_threads(min(batch_size, len(tokens)) * tokens.shape[-1])
     return solve_dynamic(model, tokens, slots=batch_size, max_segments=max_segments,
-                         stop_at_halt=stop_at_halt, on_progress=on_progress, settled=settled)
+                         stop_at_halt=stop_at_halt, on_progress=on_progress, settled=settled,
+                         still_below=still_below)
 
 
 # Views tried per puzzle unless --views says otherwise: a Sudoku answer is checked by the
@@ -265,12 +267,14 @@ def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | 
     together as rows of one batch, so a puzzle whose Sudoku answer follows the rules stops
     paying, and a single puzzle's views share a batch instead of running one after another.
     With more than one view a Sudoku run stops at the first segment whose answer follows
-    the rules, and the other views of that puzzle stop with it (`views=1` keeps the
+    the rules, and the other views of that puzzle stop with it; a run whose state stopped
+    moving (a fixed point, `models.act.STILL_STATE`) ends without an answer (`views=1` keeps the
     reference protocol of a fixed number of segments). Rounds after the first run at most
     `extra_segments` segments (a puzzle the first views miss rarely needs the full
     depth again). Among rule-abiding answers the lowest rank wins (a maze's fewest steps);
     a puzzle with none keeps the answer of its first view. `first_view` skips views already
     tried elsewhere (the single-puzzle trace runs view 0 itself)."""
+    from models.act import STILL_STATE
     from puzzles.errors import PuzzleError
     from puzzles.views import FINAL_WHEN_VALID, rank
     from puzzles.views import views as views_of
@@ -293,10 +297,12 @@ def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | 
         pairs = [(i, view) for i in open_items for view in chosen_views[start:start + step]]
         seen = [PuzzleItem(view.apply(items[i].puzzle)) for i, view in pairs]
         owners = np.array([i for i, _ in pairs])
-        settled = _sudoku_rules_met(seen, owners) if plan.views > 1 and FINAL_WHEN_VALID[kind] else None
+        searching = plan.views > 1 and FINAL_WHEN_VALID[kind]
+        settled = _sudoku_rules_met(seen, owners) if searching else None
         segments = max_segments if start == 0 or plan.extra_segments is None else plan.extra_segments
         preds, used, halted = run_model(runner, encode_items(kind, seen, runner.config.seq_len), segments,
-                                        stop_at_halt, batch_size, settled=settled)
+                                        stop_at_halt, batch_size, settled=settled,
+                                        still_below=STILL_STATE if searching else None)
         for row, (i, view) in enumerate(pairs):
             answer = view.invert(decode_prediction(kind, preds[row], seen[row]))
             cost = rank(kind, items[i].puzzle, answer)
@@ -323,9 +329,10 @@ def trace_views(model, puzzle: np.ndarray, views: ViewPlan, max_segments: int | 
                 inner_cycles: bool = False):
     """A Sudoku puzzle's views one after another, segment by segment: `answer_items`'s search
     for one puzzle at one view per round. With more than one view, a view's run stops at the
-    first segment whose answer follows the rules, and that view ends the search; views after
-    the first run at most `views.extra_segments` segments. Yields `ViewStep`s."""
-    from models.act import trace
+    first segment whose answer follows the rules, and that view ends the search, or when its
+    state stops moving (a fixed point, `models.act.STILL_STATE`), and the next view begins;
+    views after the first run at most `views.extra_segments` segments. Yields `ViewStep`s."""
+    from models.act import STILL_STATE, trace
     from models.backend import fit_blas_threads
     from puzzles import sudoku
     from puzzles.views import views as views_of
@@ -338,7 +345,7 @@ def trace_views(model, puzzle: np.ndarray, views: ViewPlan, max_segments: int | 
         for record in trace(model, sudoku.encode(seen)[None, :], max_segments=segments, inner_cycles=inner_cycles):
             ok = bool(sudoku.solved_mask(seen, sudoku.decode(record.h_tokens))[0])
             yield ViewStep(view.index, views.views, _in_puzzle_frame(record, view), ok)
-            if (searching and ok) or (stop_at_halt and record.halted_at[0]):
+            if (searching and (ok or record.state_change[0] < STILL_STATE)) or (stop_at_halt and record.halted_at[0]):
                 break
         if not searching or ok:
             return

@@ -146,6 +146,9 @@ class SegmentRecord:
     q_continue_prob: np.ndarray  # (B,)
     would_halt: np.ndarray  # (B,) bool: ACT halts here (q_halt > q_continue, or last segment)
     halted_at: np.ndarray  # (B,) int: first segment where ACT halted, 0 if not yet
+    # (B,) how far z_H moved over this segment, relative to its size (`state_change`): near
+    # zero once the recurrence has reached a fixed point, so later segments repeat the answer.
+    state_change: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     inner: list[tuple[str, np.ndarray]] = field(default_factory=list)  # ("L"|"H", tokens) per update
 
 
@@ -183,6 +186,18 @@ def _segment_function(model: HRM, inner: bool = False):
     return cache[inner]
 
 
+# A row whose z_H moved less than this over a segment, relative to its size, has reached a
+# fixed point: stopping it loses nothing (Sudoku, `hrm bench`: on 512 puzzles of 26-40 givens,
+# chosen on one seed and checked on another, accuracy stayed equal to 16 full segments at
+# 0.004 and first fell at 0.005-0.007; answers stop changing long before the state does).
+STILL_STATE = 0.004
+
+
+def state_change(new: mx.array, old: mx.array) -> mx.array:
+    """(B,) |new - old| / |new| per row over all positions and features."""
+    return mx.sqrt(mx.sum(mx.square(new - old), axis=(1, 2)) / mx.maximum(mx.sum(mx.square(new), axis=(1, 2)), 1e-12))
+
+
 def _embed(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray) -> mx.array:
     return model.input_embeddings(mx.array(inputs), model.puzzle_rows(mx.array(puzzle_identifiers)))
 
@@ -208,7 +223,8 @@ def trace(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None 
     halted_at = np.zeros((B,), dtype=np.int32)
     for seg in range(1, max_segments + 1):
         outs = step(z_H, z_L, x)
-        mx.eval(outs)
+        moved = state_change(outs[0], z_H)
+        mx.eval(outs, moved)
         z_H, z_L = outs[0], outs[1]
         qh, qc, h_tok, h_conf, l_tok, l_conf = (np.array(a) for a in outs[2:8])
         would_halt = (qh > qc) | (seg >= cfg.halt_max_steps)
@@ -217,7 +233,7 @@ def trace(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None 
             segment=seg, h_tokens=h_tok.astype(np.int32), l_tokens=l_tok.astype(np.int32),
             h_confidence=h_conf, l_confidence=l_conf, q_halt_logit=qh, q_continue_logit=qc,
             q_halt_prob=1 / (1 + np.exp(-qh)), q_continue_prob=1 / (1 + np.exp(-qc)),
-            would_halt=would_halt, halted_at=halted_at.copy(),
+            would_halt=would_halt, halted_at=halted_at.copy(), state_change=np.array(moved),
             inner=[(level, np.array(tok, dtype=np.int32)) for level, tok in zip(levels, outs[8:])],
         )
 
@@ -226,6 +242,7 @@ def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray
                   slots: int = 64, max_segments: int | None = None, stop_at_halt: bool = True,
                   on_progress: Callable[[int], None] | None = None,
                   settled: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                  still_below: float | None = None,
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Solve N puzzles with `slots` batch rows in flight: when a row halts, its puzzle's answer
     is taken and the row starts the next puzzle, so no row idles until the slowest puzzle of a
@@ -239,6 +256,8 @@ def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray
     puzzles finished. When the queue is empty the batch halves as rows fall idle.
     `settled(puzzles, tokens)` may end rows early: True where the answer so far is final
     (the caller knows the rules; a Sudoku answer that follows them cannot improve).
+    `still_below` ends a row whose z_H moved less than that over its last segment (relative,
+    see `STILL_STATE`): a fixed point, whose later segments would repeat its answer.
     """
     cfg = model.config
     inputs, puzzle_identifiers, max_segments = _prepare(model, inputs, puzzle_identifiers, max_segments)
@@ -265,6 +284,7 @@ def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray
             z_H, z_L = model.reset_state(mx.array(fresh), z_H, z_L)
         rows = np.maximum(puzzle, 0)  # idle rows compute a harmless copy of puzzle 0
         outs = step(z_H, z_L, _embed(model, inputs[rows], puzzle_identifiers[rows]))
+        moved = np.array(state_change(outs[0], z_H)) if still_below is not None else None
         z_H, z_L = outs[0], outs[1]
         q_halt, q_continue, tokens = (np.array(a) for a in outs[2:5])
         active = puzzle >= 0
@@ -275,6 +295,8 @@ def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray
         done = active & (segments >= max_segments)
         if stop_at_halt:
             done |= halts
+        if moved is not None:
+            done |= active & (moved < still_below)
         if settled is not None and active.any():
             done[active] |= settled(puzzle[active], tokens[active])
         predictions[puzzle[done]] = tokens[done]

@@ -63,6 +63,7 @@ def test_quick_bench_writes_results_and_tables(tmp_path):
     assert all(r["mlx"]["tokens_per_s"] > 0 for r in results["grid_training"])
     runs = results["dynamic_scheduling"]["runs"]
     assert runs["dynamic_rules"]["exact_accuracy"] >= runs["fixed_segments"]["exact_accuracy"]
+    assert runs["dynamic_rules_still"]["mean_segments"] <= runs["dynamic_rules"]["mean_segments"]
     assert set(results["under_load"]["seconds"]) == {"two threads", "one thread", "chosen by hrm"}
     markdown = (tmp_path / "benchmarks.md").read_text()
     for title, _, _ in report.tables(results):

@@ -133,3 +133,30 @@ def test_target_q_skips_only_what_the_q_head_does_not_read():
     q_halt, q_continue = model.next_q_values(first.z_H, first.z_L, x)
     np.testing.assert_allclose(np.array(q_halt), np.array(full.q_halt), atol=1e-5)
     np.testing.assert_allclose(np.array(q_continue), np.array(full.q_continue), atol=1e-5)
+
+
+def test_a_still_state_ends_a_row_where_its_trace_first_stops_moving():
+    """`still_below` stops each row at the first segment whose z_H moved less than the bound
+    (as `trace` reports it), with that segment's answer; rows that keep moving run on."""
+    from models.act import state_change
+
+    model = _halting_model()
+    inputs = np.random.default_rng(5).integers(1, 11, (12, 81)).astype(np.int32)
+    records = list(trace(model, inputs, max_segments=8))
+    moved = np.stack([r.state_change for r in records], axis=1)  # (rows, segments)
+    # A bound among the segment-4 values, in the widest gap between any two values of the
+    # trace, so batch-size rounding (5 slots here, 12 rows there) cannot move a row across it.
+    low, high = np.quantile(moved[:, 3], [0.25, 0.75])
+    values = np.sort(moved.ravel())
+    gaps = [(b / a, (a + b) / 2) for a, b in zip(values, values[1:]) if low <= a and b <= high]
+    bound = max(gaps)[1]
+    still = moved < bound
+    first = np.where(still.any(1), still.argmax(1) + 1, 8)
+    assert len(set(first.tolist())) > 1
+    tokens, used, _ = solve_dynamic(model, inputs, slots=5, max_segments=8, stop_at_halt=False, still_below=bound)
+    np.testing.assert_array_equal(used, first)
+    for row, segment in enumerate(first):
+        np.testing.assert_array_equal(tokens[row], records[segment - 1].h_tokens[row])
+    a, b = mx.ones((2, 3, 4)), mx.zeros((2, 3, 4))
+    np.testing.assert_allclose(np.array(state_change(a, b)), [1.0, 1.0])
+    np.testing.assert_allclose(np.array(state_change(a, a)), [0.0, 0.0])

@@ -205,6 +205,8 @@ def inference(plan: Plan, say: Callable[[str], None]) -> tuple[list[dict[str, An
             dynamic["speedup_vs_fixed_segments"] = runs["fixed_segments"][key] / runs["dynamic"][key]
             dynamic["speedup_vs_batch_halting"] = runs["batch_halting"][key] / runs["dynamic"][key]
             dynamic["speedup_rules_vs_fixed_segments"] = runs["fixed_segments"][key] / runs["dynamic_rules"][key]
+            dynamic["speedup_rules_still_vs_fixed_segments"] = (runs["fixed_segments"][key]
+                                                                / runs["dynamic_rules_still"][key])
     return rows, dynamic
 
 
@@ -307,9 +309,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                         shipped.get("batch1_ms_per_segment"), lambda v: v <= 10, "{:.1f} ms"))
     dynamic = results["dynamic_scheduling"]
     runs = dynamic.get("runs", {})
-    equal = runs and runs["dynamic_rules"]["exact_accuracy"] >= runs["fixed_segments"]["exact_accuracy"]
+    # What `hrm solve` runs (rules and the still state), at equal or better accuracy only.
+    equal = runs and runs["dynamic_rules_still"]["exact_accuracy"] >= runs["fixed_segments"]["exact_accuracy"]
     rows.append(_target("dynamic batching over fixed segments, at equal or better accuracy", ">= 2x",
-                        dynamic.get("speedup_rules_vs_fixed_segments") if equal else None, lambda v: v >= 2,
+                        dynamic.get("speedup_rules_still_vs_fixed_segments") if equal else None, lambda v: v >= 2,
                         "{:.2f}x"))
     loaded = results.get("under_load", {})
     rows.append(_target("hard Sudoku, 8 views, beside a busy core: threads chosen by hrm vs one thread",

@@ -153,8 +153,9 @@ def mlx_dynamic(weights: str, puzzles: int, slots: int, givens: tuple[int, int])
     puzzle runs halt_max_steps, the reference's evaluation), fixed batches that stop when all
     rows have halted, dynamic slot scheduling (`solve_dynamic`) at ACT's halt, and dynamic
     scheduling where a row stops as soon as its answer follows the rules (what `hrm solve`
-    does with views; it can only gain accuracy over fixed segments)."""
-    from models.act import predict, solve_dynamic
+    does with views; it can only gain accuracy over fixed segments), and also when its state
+    has stopped moving (`STILL_STATE`, as `hrm solve` with views)."""
+    from models.act import STILL_STATE, predict, solve_dynamic
     from puzzles import sudoku
 
     model = _load(weights, None)
@@ -175,7 +176,9 @@ def mlx_dynamic(weights: str, puzzles: int, slots: int, givens: tuple[int, int])
     for name, run in (("fixed_segments", lambda: fixed(False)), ("batch_halting", lambda: fixed(True)),
                       ("dynamic", lambda: solve_dynamic(model, inputs, slots=slots)[:2]),
                       ("dynamic_rules", lambda: solve_dynamic(model, inputs, slots=slots, stop_at_halt=False,
-                                                              settled=rules_met)[:2])):
+                                                              settled=rules_met)[:2]),
+                      ("dynamic_rules_still", lambda: solve_dynamic(model, inputs, slots=slots, stop_at_halt=False,
+                                                                    settled=rules_met, still_below=STILL_STATE)[:2])):
         (predictions, used), wall, cpu = timed(run)
         runs[name] = {"seconds": wall, "cpu_seconds": cpu,
                       "exact_accuracy": float((predictions == labels).all(axis=1).mean()),
