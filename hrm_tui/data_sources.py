@@ -55,12 +55,7 @@ class SudokuSource:
         low, high = self.schedule.at(self.batches)
         inputs, labels = sudoku.make_batch(self.rng, self.batch_size, low, high)
         self.batches += 1
-        batch = {"inputs": inputs, "labels": labels, "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
-        if self.distance_classes:
-            from puzzles.maze.wavefront import distance_targets
-
-            batch["distances"] = distance_targets(inputs, self.canvas, self.distance_classes)
-        return batch
+        return {"inputs": inputs, "labels": labels, "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
 
     def state(self) -> dict[str, Any]:
         return {"rng": self.rng.bit_generator.state, "batches": self.batches}
@@ -163,12 +158,7 @@ class SudokuMixSource(SudokuSource):
             puzzle, solution = sudoku.augment(source.file.puzzles[pick], source.file.solutions[pick], self.rng)
             inputs[row], labels[row] = sudoku.encode(puzzle), sudoku.encode(solution)
         self.batches += 1
-        batch = {"inputs": inputs, "labels": labels, "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
-        if self.distance_classes:
-            from puzzles.maze.wavefront import distance_targets
-
-            batch["distances"] = distance_targets(inputs, self.canvas, self.distance_classes)
-        return batch
+        return {"inputs": inputs, "labels": labels, "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
 
 
 def heldout_batch(files: list[WeightedFile], holdout_rows: list[np.ndarray], size: int) -> dict[str, np.ndarray]:
