@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from models import fastmath
-from models.act import predict, solve_dynamic, trace
+from models import act
+from models.act import predict, solve_dynamic, tail_width, trace
 from models.checkpoint import model_arrays
 from models.config import HRMConfig
 from models.cpu_jit import jit_info, use_compile
@@ -102,6 +103,21 @@ def test_dynamic_scheduling_gives_what_predict_gives(slots, max_segments, stop_a
     np.testing.assert_array_equal(got_used, used)
     np.testing.assert_array_equal(halted_at, last.halted_at)
     assert sum(finished) == len(inputs)
+
+
+def test_the_tail_runs_only_the_busy_rows_rounded_to_four(monkeypatch):
+    """Once nothing waits, idle rows are dropped at once (not by halving the batch), so the
+    rows computed exceed the segments puzzles use by less than 4 per segment."""
+    assert [tail_width(k) for k in (1, 3, 4, 5, 8, 9, 63, 64)] == [1, 3, 4, 8, 8, 12, 64, 64]
+    model = _halting_model()
+    inputs = np.random.default_rng(3).integers(1, 11, (100, 81)).astype(np.int32)
+    step = act._segment_function(model)
+    widths = []
+    monkeypatch.setattr(act, "_segment_function", lambda m, inner=False: lambda *a: widths.append(len(a[0])) or step(*a))
+    _, used, _ = solve_dynamic(model, inputs, slots=32, max_segments=16, stop_at_halt=True)
+    tail = widths[[i for i, w in enumerate(widths) if w == 32][-1] + 1:]
+    assert len(tail) > 1 and tail == sorted(tail, reverse=True)
+    assert sum(widths) - used.sum() < 4 * len(tail)  # halving the batch wasted 32 here
 
 
 def test_dynamic_scheduling_of_no_puzzles():
