@@ -185,13 +185,16 @@ def print_segment_curve(kind: str, results: list[dict[str, Any]], model) -> None
     from rich.table import Table
 
     cfg = model.config
-    table = Table(title=f"{kind}: exact accuracy (cell accuracy) after n segments, one plain run "
-                        f"(trained with up to {cfg.halt_max_steps})")
+    table = Table(title=f"{kind}: accuracy after n segments, one plain run (trained with up to "
+                        f"{cfg.halt_max_steps})")
     table.add_column("set", no_wrap=True, min_width=5)
+    table.add_column("", no_wrap=True)
     for count in results[0]["segments"]:
         table.add_column(f"{count}", justify="right", no_wrap=True)
+    # Exact and cell accuracy on rows of their own: whole numbers at 80 columns.
     for r in results:
-        table.add_row(r["set"], *(f"{percent(e)} ({percent(c)})" for e, c in zip(r["exact_accuracy"], r["cell_accuracy"])))
+        table.add_row(r["set"], "exact", *(percent(e) for e in r["exact_accuracy"]))
+        table.add_row("", "cells", *(percent(c) for c in r["cell_accuracy"]), style="dim", end_section=True)
     Console().print(table)
 
 

@@ -13,8 +13,8 @@ PUZZLE = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3.
 SOLUTION = "483921657967345821251876493548132976729564138136798245372689514814253769695417382"
 
 
-def hrm(*args, timeout=300, input=None):
-    env = {**os.environ, "HRM_BLAS_THREADS": "1", "COLUMNS": "120"}
+def hrm(*args, timeout=300, input=None, env=None):
+    env = {**os.environ, "HRM_BLAS_THREADS": "1", "COLUMNS": "120", **(env or {})}
     return subprocess.run([sys.executable, "-m", "hrm_tui", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=env, input=input)
 
@@ -200,6 +200,12 @@ def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_
     assert default_maze_sizes(load_weights(weights).config) == "15,30hard,15-scattered,30hard-scattered"
     # The segment curve reads one run at several depths, beyond the trained maximum too; at the
     # trained depth it scores what a plain evaluation scores.
+    curve = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11,30hard-scattered", "--count", 3,
+                "--segment-curve", "4,1,2,8", "--json", tmp_path / "curve.json", env={"COLUMNS": "80"})
+    assert curve.returncode == 0, curve.stderr
+    assert "…" not in curve.stdout and "30x30 hard scattered" in curve.stdout  # whole at 80 columns
+    rows = json.loads((tmp_path / "curve.json").read_text())["results"]
+    assert [(r["set"], r["segments"]) for r in rows][-1] == ("30x30 hard scattered", [1, 2, 4, 8])
     curve = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11", "--count", 3, "--segment-curve", "4,1,2",
                 "--json", tmp_path / "curve.json")
     assert curve.returncode == 0, curve.stderr
