@@ -147,10 +147,11 @@ def _comparison_section(run_dir: Path, compare: list[Path], out_dir: Path) -> st
 
 def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None,
                notes_file: Path | None = None, compare: list[Path] | None = None,
-               max_segments: int | None = None) -> Path:
-    """Write a weights directory from a run's latest checkpoint. `max_segments` changes only
-    how many ACT segments the exported model runs by default (a model may solve more with
-    more segments than it trained with); the card says it was trained with fewer."""
+               max_segments: int | None = None, best: bool = False) -> Path:
+    """Write a weights directory from a run's latest checkpoint, or with `best` from the one
+    with the best held-out exact accuracy. `max_segments` changes only how many ACT segments
+    the exported model runs by default (a model may solve more with more segments than it
+    trained with); the card says it was trained with fewer."""
     import dataclasses
 
     from models.checkpoint import RunDir, load_run_model, save_weights
@@ -158,9 +159,14 @@ def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None
 
     from hrm_tui.curves import save_curve_svg
 
+    from models.errors import ModelError
+
     run = RunDir(run_dir)
-    model = load_run_model(run_dir)
-    ckpt = run.latest()
+    ckpt = run.best() if best else run.latest()
+    if ckpt is None:
+        raise ModelError(f"run directory {run_dir} has no {'best ' if best else ''}checkpoint yet"
+                         + (" (one is kept when a held-out evaluation improves)" if best else ""))
+    model = load_run_model(run_dir, checkpoint=ckpt)
     _, state = RunDir.load(ckpt)
     log = run.read_log()
     options = json.loads((Path(run_dir) / "options.json").read_text()) if (Path(run_dir) / "options.json").is_file() else {}
@@ -192,7 +198,7 @@ def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None
     card = f"""# {cfg.puzzle_kind} HRM weights
 
 Made by `hrm train` from this repository; exported from run `{Path(run_dir).name}` at step {state['step']}
-({'EMA weights' if options.get('ema') else 'live weights'}).
+({'EMA weights' if options.get('ema') else 'live weights'}{f"; `--best`: its best held-out exact accuracy, {state.get('best_exact', 0):.1%}" if best else ''}).
 
 ## Model
 HRM, d {cfg.hidden_size}, {cfg.num_heads} heads, {cfg.H_layers} H + {cfg.L_layers} L layers,

@@ -87,6 +87,18 @@ def test_card_carries_the_evaluation_with_its_views(tiny_weights, tmp_path):
     assert "| set | puzzles | exact | cell acc | repeats row / col / box | views run | mean segments |" in card
     assert f"| {easy['mean_views_run']:.2f} | {easy['mean_segments']:.1f} |" in card
     assert f"hrm eval sudoku --weights {out} --seed 1234 --levels easy --count 5 --views 4" in card
+    # --best exports the checkpoint kept at the best held-out evaluation, and the card says so.
+    best_state = json.loads((tiny_weights / "run" / "checkpoints" / "best" / "state.json").read_text())
+    exported = hrm("export", tiny_weights / "run", "--out", tmp_path / "best", "--best")
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads((tmp_path / "best" / "metrics.json").read_text())["steps"] == best_state["step"]
+    assert f"at step {best_state['step']}" in (tmp_path / "best" / "card.md").read_text()
+    assert f"`--best`: its best held-out exact accuracy, {best_state['best_exact']:.1%}" in \
+        (tmp_path / "best" / "card.md").read_text()
+    no_best = tmp_path / "fresh"
+    (no_best / "checkpoints").mkdir(parents=True)
+    refused = hrm("export", no_best, "--out", tmp_path / "none", "--best")
+    assert refused.returncode != 0 and refused.stderr.startswith("error:") and "best" in refused.stderr
 
 
 def test_repeats_count_the_rule_each_wrong_digit_breaks():

@@ -20,9 +20,11 @@ def export(
     compare: Optional[list[Path]] = typer.Option(None, help="Other runs of the same kind to compare with on the card (repeatable); their logs are kept under DIR/runs/."),
     max_segments: Optional[int] = typer.Option(None, help="ACT segments the exported model runs by default (its "
                                                           "halt_max_steps) \\[default: as trained]; the card says both."),
+    best: bool = typer.Option(False, "--best", help="Export the checkpoint with the best held-out exact accuracy "
+                                                    "(kept by `hrm train` at each new best) instead of the latest."),
     plot: bool = typer.Option(False, help="Show the training curve in the terminal."),
 ) -> None:
-    """Export the latest checkpoint of a run (EMA weights if kept) with card, metrics and curve."""
+    """Export the latest (or best) checkpoint of a run (EMA weights if kept) with card, metrics and curve."""
     from hrm_tui.cards import export_run
     from hrm_tui.errors import UserError
     from models.errors import ModelError
@@ -36,7 +38,7 @@ def export(
     try:
         if notes is not None and not notes.is_file():
             raise UserError(f"{notes}: no such file")
-        export_run(run, out, eval_file, notes, compare, max_segments)
+        export_run(run, out, eval_file, notes, compare, max_segments, best)
     except ModelError as exc:
         raise UserError(str(exc)) from None
     typer.echo(f"exported {run} to {out}")
