@@ -185,8 +185,8 @@ def print_segment_curve(kind: str, results: list[dict[str, Any]], model) -> None
     from rich.table import Table
 
     cfg = model.config
-    table = Table(title=f"{kind}: accuracy after n segments, one plain run (trained with up to "
-                        f"{cfg.halt_max_steps})")
+    table = Table(title=f"{kind}: accuracy after n segments, one plain run (these weights run "
+                        f"{cfg.halt_max_steps} by default)")
     table.add_column("set", no_wrap=True, min_width=5)
     table.add_column("", no_wrap=True)
     for count in results[0]["segments"]:
