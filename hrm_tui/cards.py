@@ -155,11 +155,10 @@ def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None
     import dataclasses
 
     from models.checkpoint import RunDir, load_run_model, save_weights
+    from models.errors import ModelError
     from models.hrm import count_parameters
 
     from hrm_tui.curves import save_curve_svg
-
-    from models.errors import ModelError
 
     run = RunDir(run_dir)
     ckpt = run.best() if best else run.latest()
