@@ -203,7 +203,7 @@ Made by `hrm train` from this repository; exported from run `{Path(run_dir).name
 HRM, d {cfg.hidden_size}, {cfg.num_heads} heads, {cfg.H_layers} H + {cfg.L_layers} L layers,
 {cfg.H_cycles}x{cfg.L_cycles} cycles, {segments_words}, {cfg.loss_type} loss,
 {GRADIENT_WORDS[cfg.segment_gradient]},
-{POSITION_WORDS[cfg.pos_encodings]}{f' with {cfg.rope_boxes}x{cfg.rope_boxes} boxes' if cfg.rope_boxes else ''}{' + learned absolute positions' if cfg.absolute_positions else ''}{f', {cfg.attention_window}x{cfg.attention_window} attention window' if cfg.attention_window else ''}{f', distance head ({cfg.distance_classes} classes, training only)' if cfg.distance_classes else ''},
+{POSITION_WORDS[cfg.pos_encodings]}{f' with {cfg.rope_boxes}x{cfg.rope_boxes} boxes' if cfg.rope_boxes else ''}{' + learned absolute positions' if cfg.absolute_positions else ''}{f', {cfg.attention_window}x{cfg.attention_window} attention window' if cfg.attention_window else ''}{' (cells do not attend to the puzzle-embedding position)' if cfg.attention_window and not cfg.window_prefix else ''}{f', distance head ({cfg.distance_classes} classes, training only)' if cfg.distance_classes else ''},
 vocab {cfg.vocab_size}, sequence {cfg.seq_len} (+{cfg.puzzle_emb_len} puzzle-embedding position):
 **{count_parameters(model):,} trainable parameters**.
 

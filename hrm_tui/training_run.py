@@ -41,6 +41,7 @@ class TrainOptions:
     absolute_positions: bool
     rope_boxes: int
     attention_window: int
+    window_prefix: bool
     distance_classes: int
     segment_gradient: Any
     givens_min: int
@@ -127,7 +128,7 @@ def model_config(o: TrainOptions, num_puzzle_identifiers: int = 1):
         halt_exploration_prob=o.explore, loss_type=getattr(o.loss, "value", o.loss),
         pos_encodings=getattr(o.pos_encodings, "value", o.pos_encodings),
         absolute_positions=o.absolute_positions, rope_boxes=o.rope_boxes, attention_window=o.attention_window,
-        distance_classes=o.distance_classes, segment_gradient=getattr(o.segment_gradient, "value", o.segment_gradient),
+        window_prefix=o.window_prefix, distance_classes=o.distance_classes, segment_gradient=getattr(o.segment_gradient, "value", o.segment_gradient),
         grid_shape=grid_shape,
     )
     if o.kind_name == "arc":

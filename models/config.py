@@ -53,6 +53,12 @@ class HRMConfig:
     # columns (and to the puzzle-embedding positions, which see everything); 0 = full
     # attention (reference). Cost grows with the window, not the grid (models/local_attention.py).
     attention_window: int = 0
+    # Ours, with a window: whether grid cells also attend to the puzzle-embedding positions.
+    # Those sit at (-1, -1) for 2-D RoPE, so a cell's score to them depends on where the cell
+    # is and they average the whole grid: an 11x11 maze moved 9 cells down and right on a 30x30
+    # canvas dropped from 78% to 48% exact. False makes a cell's update depend only on its
+    # window, the same at every position and grid size; the prefix still sees every cell.
+    window_prefix: bool = True
     # Ours, training only: a head on z_H predicts each open cell's steps from S and from G
     # modulo this many classes, an auxiliary loss that teaches a distance wavefront (mazes with
     # loops need one; puzzles/maze/wavefront.py). 0 = none (reference). Answers never read it.
@@ -99,6 +105,8 @@ class HRMConfig:
                                       or self.grid_shape[0] * self.grid_shape[1] != self.seq_len):
             problems.append(f"attention_window must be 0 or an odd number >= 3 on a grid that covers seq_len, "
                             f"not {self.attention_window} on {self.grid_shape[0]}x{self.grid_shape[1]}")
+        if not self.window_prefix and not self.attention_window:
+            problems.append("window_prefix off needs an attention_window (without one every cell sees everything)")
         if self.distance_classes < 0 or self.distance_classes == 1:
             problems.append(f"distance_classes must be 0 (none) or >= 2, not {self.distance_classes}")
         if self.segment_gradient not in SEGMENT_GRADIENTS:
@@ -114,7 +122,8 @@ class HRMConfig:
     def positions(self) -> str:
         """The position encoding as messages name it, e.g. "rope2d with 3x3 boxes"."""
         boxes = f" with {self.rope_boxes}x{self.rope_boxes} boxes" if self.rope_boxes else ""
-        window = f", {self.attention_window}x{self.attention_window} attention window" if self.attention_window else ""
+        window = (f", {self.attention_window}x{self.attention_window} attention window"
+                  + ("" if self.window_prefix else " (cells see no prefix)")) if self.attention_window else ""
         return self.pos_encodings + boxes + (" + absolute table" if self.absolute_positions else "") + window
 
     @property

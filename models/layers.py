@@ -108,9 +108,11 @@ class Attention(nn.Module):
         self.grid_rope = (*config.grid_shape, config.puzzle_emb_len, config.head_dim, config.rope_theta,
                           config.rope_boxes) \
             if config.pos_encodings == "rope2d" else None
-        # Ours: cells attend only to a window of cells (and the puzzle-embedding positions).
+        # Ours: cells attend only to a window of cells (and, unless window_prefix is off, the
+        # puzzle-embedding positions).
         self.window = config.attention_window
         self.grid, self.prefix = tuple(config.grid_shape), config.puzzle_emb_len
+        self.window_prefix = config.window_prefix
         d = config.hidden_size
         self.qkv_proj = Linear(d, 3 * d, rng)
         self.o_proj = Linear(d, d, rng)
@@ -139,9 +141,10 @@ class Attention(nn.Module):
         scale = self.head_dim**-0.5
         if local and _window_by_mask(self.grid):
             out = fastmath.softmax((q * scale) @ k.transpose(0, 1, 3, 2)
-                                   + dense_window_mask(self.grid, self.window, self.prefix)) @ v
+                                   + dense_window_mask(self.grid, self.window, self.prefix, self.window_prefix)) @ v
         elif local:
-            out = local_attention(q, k, v, self.grid, self.window, self.prefix, scale, fastmath.softmax)
+            out = local_attention(q, k, v, self.grid, self.window, self.prefix, scale, fastmath.softmax,
+                                  self.window_prefix)
         elif fastmath.enabled():
             # Explicit attention so the softmax uses the cheap exp (CPU only, see fastmath).
             weights = fastmath.softmax((q * scale) @ k.transpose(0, 1, 3, 2))

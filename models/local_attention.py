@@ -1,8 +1,9 @@
 """Attention restricted to a window of grid cells, computed tile by tile (ours).
 
 With `attention_window` k, a grid cell attends to the cells at most k // 2 rows and columns
-away and to the puzzle-embedding positions; those positions attend to everything (the Q head
-reads position 0, so halting still sees the whole grid). Cost grows with the window, not the
+away and to the puzzle-embedding positions (unless `window_prefix` is off: then a cell's
+update depends on its window only, the same anywhere on any grid); those positions attend to
+everything (the Q head reads position 0, so halting still sees the whole grid). Cost grows with the window, not the
 grid: mazes can be learned on small grids and run on large ones, as recurrent networks with
 local updates do (DT-Net, Bansal et al. 2022).
 
@@ -76,9 +77,10 @@ def tile_plan(rows: int, cols: int, window: int) -> TilePlan:
 
 
 def local_attention(q: mx.array, k: mx.array, v: mx.array, grid: tuple[int, int], window: int, prefix: int,
-                    scale: float, softmax) -> mx.array:
+                    scale: float, softmax, cells_see_prefix: bool = True) -> mx.array:
     """(B, heads, prefix + cells, head_dim) attention output: prefix queries over every
-    position, cell queries over their window and the prefix. `softmax` over the last axis."""
+    position, cell queries over their window (and the prefix when `cells_see_prefix`).
+    `softmax` over the last axis."""
     plan = tile_plan(grid[0], grid[1], window)
     B, H, _, D = q.shape
     zero = mx.zeros((B, H, 1, D), dtype=q.dtype)
@@ -86,7 +88,7 @@ def local_attention(q: mx.array, k: mx.array, v: mx.array, grid: tuple[int, int]
     grid_k = mx.concatenate([k[:, :, prefix:], zero], axis=2)[:, :, plan.key_cells]
     grid_v = mx.concatenate([v[:, :, prefix:], zero], axis=2)[:, :, plan.key_cells]
     scores = grid_q @ grid_k.swapaxes(-1, -2) + plan.mask  # (B, H, tiles, tile*tile, span*span)
-    if prefix:
+    if prefix and cells_see_prefix:
         prefix_k, prefix_v = k[:, :, None, :prefix], v[:, :, None, :prefix]
         scores = mx.concatenate([grid_q @ prefix_k.swapaxes(-1, -2), scores], axis=-1)
         grid_v = mx.concatenate([mx.broadcast_to(prefix_v, (*grid_v.shape[:3], prefix, D)), grid_v], axis=-2)
@@ -99,10 +101,11 @@ def local_attention(q: mx.array, k: mx.array, v: mx.array, grid: tuple[int, int]
 
 
 @functools.lru_cache(maxsize=16)
-def dense_window_mask(grid: tuple[int, int], window: int, prefix: int) -> mx.array:
+def dense_window_mask(grid: tuple[int, int], window: int, prefix: int, cells_see_prefix: bool = True) -> mx.array:
     """(prefix + cells, prefix + cells) additive mask of the same attention pattern, for
     masked full attention: the reference cost to compare the tiles against."""
     cells = grid[0] * grid[1]
     visible = np.ones((prefix + cells, prefix + cells), bool)
     visible[prefix:, prefix:] = window_offsets(*grid, window)
+    visible[prefix:, :prefix] = cells_see_prefix
     return mx.array(np.where(visible, 0.0, MASKED).astype(np.float32))

@@ -84,6 +84,7 @@ class ReferenceHRM:
             near = (np.abs(r[:, None] - r[None, :]) <= window // 2) & (np.abs(c[:, None] - c[None, :]) <= window // 2)
             visible = np.ones((S, S), bool)
             visible[self.p_len:, self.p_len:] = near
+            visible[self.p_len:, :self.p_len] = self.cfg.get("window_prefix", True)
             scores = np.where(visible, scores, -np.inf)
         out = np.einsum("bhqk,bkhd->bqhd", softmax(scores), v).reshape(B, S, D)
         return out @ self.w[prefix + "o_proj.weight"].T

@@ -92,3 +92,34 @@ def test_a_windowed_model_trains_and_runs_on_a_larger_grid():
     z_H, z_L = bigger.initial_state(1)
     x = bigger.input_embeddings(mx.zeros((1, 225), dtype=mx.int32), bigger.puzzle_rows(mx.zeros((1,), mx.int32)))
     assert bigger.segment(z_H, z_L, x).logits.shape == (1, 225, 6)
+
+
+@pytest.mark.parametrize("window_prefix", [True, False])
+def test_without_the_prefix_a_cell_updates_the_same_anywhere_on_the_grid(window_prefix):
+    """With `window_prefix` off a cell's update reads only its window, so the same pattern
+    placed anywhere on a wall-filled grid decodes the same; with it on, a cell also reads the
+    puzzle-embedding position at (-1, -1), and where the pattern sits changes its answer."""
+    from models.hrm import HRM
+
+    side = 16  # tiles from 256 cells: the path large grids take
+    cfg = HRMConfig(puzzle_kind="maze", hidden_size=32, num_heads=2, H_layers=1, L_layers=1, H_cycles=1, L_cycles=1,
+                    vocab_size=6, seq_len=side * side, grid_shape=(side, side), puzzle_emb_ndim=32, halt_max_steps=2,
+                    pos_encodings="rope2d", attention_window=3, window_prefix=window_prefix)
+    model = HRM(cfg, seed=3)
+    pattern = np.random.default_rng(2).integers(1, 6, (5, 5))
+
+    def logits_at(offset):
+        grid = np.ones((side, side), np.int32)  # walls all round: one segment reads 2 cells out
+        grid[offset:offset + 5, offset:offset + 5] = pattern
+        z_H, z_L = model.initial_state(1)
+        x = model.input_embeddings(mx.array(grid.reshape(1, -1)), model.puzzle_rows(mx.zeros((1,), mx.int32)))
+        logits = np.array(model.segment(z_H, z_L, x).logits).reshape(side, side, -1)
+        return logits[offset:offset + 5, offset:offset + 5]
+
+    same = np.allclose(logits_at(3), logits_at(9), atol=1e-5)
+    assert same == (not window_prefix)
+
+
+def test_window_prefix_off_needs_a_window():
+    with pytest.raises(ModelError, match="window_prefix"):
+        HRMConfig(hidden_size=32, num_heads=2, seq_len=81, grid_shape=(9, 9), window_prefix=False)

@@ -66,6 +66,7 @@ def train(
     absolute_positions: bool = typer.Option(False, "--absolute-positions", help="Add a learned absolute position table (zero at the start) to RoPE or 2-D RoPE, so a cell knows where it is, e.g. which Sudoku box; ties the model to its grid."),
     rope_boxes: int = typer.Option(0, help="2-D RoPE: the side of the grid's boxes (3 for Sudoku), so attention can tell the cell's own box (0 = none)."),
     attention_window: int = typer.Option(0, help="Each grid cell attends only to a k x k window of cells (odd k >= 3; 0 = full attention, the reference): cost grows with the window, not the grid."),
+    window_prefix: bool = typer.Option(True, "--window-prefix/--no-window-prefix", help="With --attention-window: whether grid cells also attend to the puzzle-embedding position (--no-window-prefix: a cell's update depends on its window only, the same at any position and grid size)."),
     distance_classes: int = typer.Option(0, help="Maze: an auxiliary head learns each open cell's steps from S and from G modulo K (a distance wavefront, which loops need; 0 = none, the reference); answers never read it."),
     segment_gradient: SegmentGradient = typer.Option(SegmentGradient.one_step, help="Gradient: through the last L and H update of each segment (reference one-step) or through every update of the segment (slower steps)."),
     givens_min: int = typer.Option(30, help="Sudoku: fewest givens in training puzzles."),
