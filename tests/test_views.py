@@ -189,3 +189,27 @@ def test_tracing_views_finds_what_the_batch_search_finds_in_the_puzzles_frame():
     for step in steps:
         assert step.record.h_confidence.shape == (1, 81)
         assert (sudoku.decode(step.record.h_tokens[0])[given] == puzzles[won][given]).mean() > 0.9
+
+
+def test_maze_views_run_by_default_on_small_mazes_and_once_on_large_ones(tmp_path):
+    """By default a maze of at most 400 cells gets 8 views, a larger one a single run (views
+    cost a whole run each there); --views-max-cells 0 lifts the limit; the eval JSON spells the
+    limit out so a card's command reproduces it."""
+    from test_reliability_support import hrm
+
+    rng = np.random.default_rng(5)
+    small, large = (maze.generate(rng, side, side)[0] for side in (9, 21))
+    mazes = tmp_path / "mazes.txt"
+    mazes.write_text(maze.format_maze(small) + "\n\n" + maze.format_maze(large) + "\n")
+    for extra, runs in (((), [8, 1]), (("--views-max-cells", 0), [8, 8]), (("--views", 1), [1, 1])):
+        result = hrm("solve", "maze", "--file", mazes, "--jsonl", "--max-segments", 2, *extra)
+        assert result.returncode == 0, result.stderr
+        assert [json.loads(line)["views_run"] for line in result.stdout.splitlines()] == runs
+    out = tmp_path / "eval.json"
+    result = hrm("eval", "maze", "--sizes", "7", "--count", 2, "--max-segments", 2, "--json", out)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert "--views 8 --views-per-round 8 --views-max-cells 400" in data["flags"]
+    assert data["results"][0]["mean_views_run"] == 8
+    refused = hrm("solve", "maze", "--file", mazes, "--views-max-cells", -1)
+    assert refused.returncode != 0 and "--views-max-cells must be >= 0" in refused.stderr

@@ -32,8 +32,9 @@ def evaluate(
     tasks: Optional[Path] = typer.Option(None, help="ARC: score only the task ids this file lists (one per line, '#' comments), e.g. benchmarks/arc/eval-fit10-first20.txt."),
     budget: Optional[float] = budget_option(),
     views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
-                                                   "the rules \\[default: sudoku 64, maze 1]; 1 is one plain run."),
-    views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round \\[default: sudoku 1, maze 1]."),
+                                                   "the rules \\[default: sudoku 64, maze 8]; 1 is one plain run."),
+    views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round \\[default: sudoku 1, maze 8]."),
+    views_max_cells: Optional[int] = typer.Option(None, help="Try views beyond the first only on puzzles of at most this many cells; 0 = every size \\[default: maze 400, sudoku 0]."),
     extra_view_segments: Optional[int] = typer.Option(None, help="Sudoku and maze: segments of the rounds after the first \\[default: all]."),
     heldout: Optional[int] = typer.Option(None, help="Sudoku with --file: score only the fixed held-out slice of this many puzzles that `hrm train --data FILE` never trains on."),
     one_by_one: bool = typer.Option(False, "--one-by-one", help="Answer puzzles one at a time, as a single solve does, and report seconds per puzzle (median, 90th percentile)."),
@@ -54,7 +55,7 @@ def evaluate(
     from hrm_tui.solving import views_for
 
     counts = _segment_counts(kind.value, segment_curve, views, one_by_one)
-    views = views_for(kind.value, views, views_per_round, extra_view_segments)
+    views = views_for(kind.value, views, views_per_round, extra_view_segments, views_max_cells)
     budget = check_budget(kind.value, budget)
     if kind.value == "arc":
         from hrm_tui.arc.evaluation import eval_arc_cli

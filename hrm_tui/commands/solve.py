@@ -27,8 +27,9 @@ def solve(
     max_segments: Optional[int] = typer.Option(None, help="ACT segments to run \\[default: the model's halt_max_steps]."),
     stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments (reference evaluation)."),
     views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
-                                                   "the rules \\[default: sudoku 64, maze 1]; 1 is one plain run."),
-    views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round \\[default: sudoku 1, maze 1]."),
+                                                   "the rules \\[default: sudoku 64, maze 8]; 1 is one plain run."),
+    views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round \\[default: sudoku 1, maze 8]."),
+    views_max_cells: Optional[int] = typer.Option(None, help="Try views beyond the first only on puzzles of at most this many cells; 0 = every size \\[default: maze 400, sudoku 0]."),
     extra_view_segments: Optional[int] = typer.Option(None, help="Sudoku and maze: segments of the rounds after the first \\[default: all]."),
     batch_size: int = typer.Option(256, help="Puzzles per forward pass in batch mode."),
     record: Optional[Path] = typer.Option(None, help="Write the animation of the solve (asciinema .cast or .svg)."),
@@ -48,7 +49,7 @@ def solve(
     kind_name = kind.value
     from hrm_tui.solving import views_for
 
-    views = views_for(kind_name, views, views_per_round, extra_view_segments)
+    views = views_for(kind_name, views, views_per_round, extra_view_segments, views_max_cells)
     budget = check_budget(kind_name, budget)
     if kind_name == "arc":
         from hrm_tui.arc.solving import solve_arc_cli
@@ -186,7 +187,7 @@ def _other_views(kind, item, model, max_segments, stop_at_halt, views, final, co
     from puzzles.views import FINAL_WHEN_VALID, rank
 
     first = rank(kind, item.puzzle, final)
-    if views.views < 2 or (first is not None and FINAL_WHEN_VALID[kind]):
+    if views.count_for(item.puzzle) < 2 or (first is not None and FINAL_WHEN_VALID[kind]):
         return final
     answers = answer_items(kind, model, [item], max_segments, stop_at_halt, views, first_view=1)
     other = rank(kind, item.puzzle, answers.predictions[0])
