@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from hrm_tui.commands._options import Kind, budget_option, check_budget
+from hrm_tui.commands._options import Kind, budget_option, check_budget, view_option
 
 from hrm_tui.errors import UserError
 
@@ -31,11 +31,10 @@ def evaluate(
     limit: Optional[int] = typer.Option(None, help="ARC: score only the first N tasks of the split (or of --tasks)."),
     tasks: Optional[Path] = typer.Option(None, help="ARC: score only the task ids this file lists (one per line, '#' comments), e.g. benchmarks/arc/eval-fit10-first20.txt."),
     budget: Optional[float] = budget_option(),
-    views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
-                                                   "the rules \\[default: sudoku 64, maze 8]; 1 is one plain run."),
-    views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round \\[default: sudoku 1, maze 8]."),
-    views_max_cells: Optional[int] = typer.Option(None, help="Try views beyond the first only on puzzles of at most this many cells; 0 = every size \\[default: maze 400, sudoku 0]."),
-    extra_view_segments: Optional[int] = typer.Option(None, help="Sudoku and maze: segments of the rounds after the first \\[default: all]."),
+    views: Optional[int] = view_option("views"),
+    views_per_round: Optional[int] = view_option("views_per_round"),
+    views_max_cells: Optional[int] = view_option("views_max_cells"),
+    extra_view_segments: Optional[int] = view_option("extra_view_segments"),
     heldout: Optional[int] = typer.Option(None, help="Sudoku with --file: score only the fixed held-out slice of this many puzzles that `hrm train --data FILE` never trains on."),
     one_by_one: bool = typer.Option(False, "--one-by-one", help="Answer puzzles one at a time, as a single solve does, and report seconds per puzzle (median, 90th percentile)."),
     segment_curve: Optional[str] = typer.Option(None, help="Sudoku and maze: comma-separated segment counts, e.g. 8,16,32,64: score one plain run (no views) after each, to see what iterating longer than training buys."),

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from hrm_tui.commands._options import Kind, budget_option, check_budget
+from hrm_tui.commands._options import Kind, budget_option, check_budget, view_option
 
 from hrm_tui.errors import UserError
 
@@ -26,11 +26,10 @@ def solve(
     weights: Optional[Path] = typer.Option(None, help="Weights directory \\[default: the shipped weights for KIND]."),
     max_segments: Optional[int] = typer.Option(None, help="ACT segments to run \\[default: the model's halt_max_steps]."),
     stop_at_halt: bool = typer.Option(False, "--stop-at-halt/--full", help="Answer where ACT halts, or after all segments (reference evaluation)."),
-    views: Optional[int] = typer.Option(None, help="Symmetric views of each puzzle to try until an answer follows "
-                                                   "the rules \\[default: sudoku 64, maze 8]; 1 is one plain run."),
-    views_per_round: Optional[int] = typer.Option(None, help="Sudoku and maze: views answered together in one batch per round \\[default: sudoku 1, maze 8]."),
-    views_max_cells: Optional[int] = typer.Option(None, help="Try views beyond the first only on puzzles of at most this many cells; 0 = every size \\[default: maze 400, sudoku 0]."),
-    extra_view_segments: Optional[int] = typer.Option(None, help="Sudoku and maze: segments of the rounds after the first \\[default: all]."),
+    views: Optional[int] = view_option("views"),
+    views_per_round: Optional[int] = view_option("views_per_round"),
+    views_max_cells: Optional[int] = view_option("views_max_cells"),
+    extra_view_segments: Optional[int] = view_option("extra_view_segments"),
     batch_size: int = typer.Option(256, help="Puzzles per forward pass in batch mode."),
     record: Optional[Path] = typer.Option(None, help="Write the animation of the solve (asciinema .cast or .svg)."),
     budget: Optional[float] = budget_option(),
