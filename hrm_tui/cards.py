@@ -145,6 +145,32 @@ def _comparison_section(run_dir: Path, compare: list[Path], out_dir: Path) -> st
             + f"\nReproduce with `hrm compare {Path(out_dir) / 'runs'}/*` (the runs' logs are kept there).\n")
 
 
+# `hrm train` switches that are on by default. A switch at its default is left out of the card's
+# command (`v is not default` below; other switches default to off), so off, these print `--no-...`.
+DEFAULT_ON = ("window_prefix",)
+
+
+def training_flags(options: dict[str, Any], kind: str) -> str:
+    """A run's options.json as the `hrm train` flags that reproduce it; switches at their
+    default are left out."""
+    from hrm_tui.recipes import applies_to_kind
+
+    return " ".join(_flag(k, v) for k, values in options.items()
+                    for v in (values if isinstance(values, list) else [values])
+                    if k not in ("kind", "run", "export", "plot", "resume") and v is not None
+                    and v is not (k in DEFAULT_ON) and applies_to_kind(k, kind))
+
+
+def _flag(name: str, value) -> str:
+    """One option of the training command as typed: `--name value`, `--name`, `--no-name`."""
+    flag = name.replace("_", "-")
+    if value is True:
+        return f"--{flag}"
+    if value is False:
+        return f"--no-{flag}"
+    return f"--{flag} {value}"
+
+
 def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None,
                notes_file: Path | None = None, compare: list[Path] | None = None,
                max_segments: int | None = None, best: bool = False) -> Path:
@@ -188,12 +214,7 @@ def export_run(run_dir: Path, out_dir: Path, evaluation_file: Path | None = None
         "last_log": log[-1] if log else None,
         "evaluation": evaluation,
     }
-    from hrm_tui.recipes import applies_to_kind
-
-    flags = " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
-                     for k, values in options.items() for v in (values if isinstance(values, list) else [values])
-                     if k not in ("kind", "run", "export", "plot", "resume") and v is not None and v is not False
-                     and applies_to_kind(k, cfg.puzzle_kind))
+    flags = training_flags(options, cfg.puzzle_kind)
     card = f"""# {cfg.puzzle_kind} HRM weights
 
 Made by `hrm train` from this repository; exported from run `{Path(run_dir).name}` at step {state['step']}

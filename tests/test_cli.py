@@ -63,6 +63,19 @@ def test_tiny_model_beats_chance_on_blank_cells(tiny_weights):
     assert "repeats" in result.stdout
 
 
+def test_the_card_command_types_switches_that_were_turned_off():
+    """The card's training command reproduces the run: `--no-window-prefix` when a run turned
+    the window prefix off, nothing for a switch at its default, and zeros and ones kept."""
+    from hrm_tui.cards import training_flags
+
+    run = {"kind": "maze", "run": "runs/x", "rope_boxes": 0, "min_lr_ratio": 1.0, "attention_window": 5,
+           "window_prefix": False, "absolute_positions": False, "resume": True, "maze_size": 15}
+    assert training_flags(run, "maze") == ("--rope-boxes 0 --min-lr-ratio 1.0 --attention-window 5 "
+                                           "--no-window-prefix --maze-size 15")
+    assert "window-prefix" not in training_flags({**run, "window_prefix": True}, "maze")
+    assert "--absolute-positions" in training_flags({**run, "absolute_positions": True}, "maze")
+
+
 def test_card_carries_the_evaluation_with_its_views(tiny_weights, tmp_path):
     """An evaluation with several views puts a 'views run' column and the exact command,
     --views included, on the card; `export --max-segments` sets the default segments."""
@@ -223,6 +236,8 @@ def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_
     assert curve.returncode == 0, curve.stderr
     rows = json.loads((tmp_path / "curve.json").read_text())["results"]
     assert [(r["set"], r["segments"]) for r in rows] == [("7x7", [1, 2, 4]), ("11x11", [1, 2, 4])]
+    recorded = json.loads((tmp_path / "curve.json").read_text())  # a curve is one plain run, and says so
+    assert recorded["views"] == 1 and "--views 1 " in recorded["flags"], recorded["flags"]
     plain = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11", "--count", 3, "--json", tmp_path / "plain.json")
     assert plain.returncode == 0, plain.stderr
     for row, ref in zip(rows, json.loads((tmp_path / "plain.json").read_text())["results"]):

@@ -54,6 +54,8 @@ def evaluate(
     from hrm_tui.solving import views_for
 
     counts = _segment_counts(kind.value, segment_curve, views, one_by_one)
+    if counts:  # a curve scores one plain run, and its flags and JSON must say so
+        views, views_per_round = 1, 1
     views = views_for(kind.value, views, views_per_round, extra_view_segments, views_max_cells)
     budget = check_budget(kind.value, budget)
     if kind.value == "arc":
