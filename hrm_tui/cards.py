@@ -145,20 +145,16 @@ def _comparison_section(run_dir: Path, compare: list[Path], out_dir: Path) -> st
             + f"\nReproduce with `hrm compare {Path(out_dir) / 'runs'}/*` (the runs' logs are kept there).\n")
 
 
-# `hrm train` switches that are on by default. A switch at its default is left out of the card's
-# command (`v is not default` below; other switches default to off), so off, these print `--no-...`.
-DEFAULT_ON = ("window_prefix",)
-
-
 def training_flags(options: dict[str, Any], kind: str) -> str:
-    """A run's options.json as the `hrm train` flags that reproduce it; switches at their
-    default are left out."""
-    from hrm_tui.recipes import applies_to_kind
+    """A run's options.json as the `hrm train` flags that reproduce it. A switch at its default
+    (recipes.SWITCHED_OFF, else off) is left out, so `--window-prefix` only shows as `--no-...`."""
+    from hrm_tui.recipes import SWITCHED_OFF, applies_to_kind
 
     return " ".join(_flag(k, v) for k, values in options.items()
                     for v in (values if isinstance(values, list) else [values])
                     if k not in ("kind", "run", "export", "plot", "resume") and v is not None
-                    and v is not (k in DEFAULT_ON) and applies_to_kind(k, kind))
+                    and not (isinstance(v, bool) and v is SWITCHED_OFF.get(k, False))
+                    and applies_to_kind(k, kind))
 
 
 def _flag(name: str, value) -> str:

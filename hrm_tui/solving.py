@@ -202,9 +202,9 @@ DEFAULT_VIEWS = {"sudoku": 64, "maze": 8}
 # Views answered together per round, and the segments of rounds after the first (None: all).
 DEFAULT_ROUNDS = {"sudoku": (1, None), "maze": (8, None)}
 # A maze route that follows the rules may still not be the shortest, so every maze view runs
-# (N views cost N runs). With weights/maze, 8 views took 15x15 mazes from 28% to 66% exact,
-# while on 30x30 mazes, at about 9 s per run, no view was exact: by default a maze of more
-# than 400 cells gets one run (--views-max-cells).
+# (N views cost N runs). With weights/maze, 8 views take 15x15 mazes from 48% to 72% exact
+# (docs/views.md), while on 30x30 mazes, at about 9 s per run, no view was exact (the model
+# before): by default a maze of more than 400 cells gets one run (--views-max-cells).
 DEFAULT_VIEWS_MAX_CELLS = {"sudoku": 0, "maze": 400}
 
 

@@ -234,10 +234,10 @@ def test_a_grid_rope_maze_model_reads_mazes_larger_than_its_training_canvas(tmp_
     curve = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11", "--count", 3, "--segment-curve", "4,1,2",
                 "--json", tmp_path / "curve.json")
     assert curve.returncode == 0, curve.stderr
-    rows = json.loads((tmp_path / "curve.json").read_text())["results"]
+    recorded = json.loads((tmp_path / "curve.json").read_text())
+    rows = recorded["results"]
     assert [(r["set"], r["segments"]) for r in rows] == [("7x7", [1, 2, 4]), ("11x11", [1, 2, 4])]
-    recorded = json.loads((tmp_path / "curve.json").read_text())  # a curve is one plain run, and says so
-    assert recorded["views"] == 1 and "--views 1 " in recorded["flags"], recorded["flags"]
+    assert recorded["views"] == 1 and "--views 1 " in recorded["flags"], recorded["flags"]  # one plain run, said so
     plain = hrm("eval", "maze", "--weights", weights, "--sizes", "7,11", "--count", 3, "--json", tmp_path / "plain.json")
     assert plain.returncode == 0, plain.stderr
     for row, ref in zip(rows, json.loads((tmp_path / "plain.json").read_text())["results"]):
