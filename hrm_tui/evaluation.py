@@ -152,11 +152,11 @@ def evaluate_sets(kind: str, model, sets: dict[str, list[PuzzleItem]], max_segme
 
 
 def segment_curve(kind: str, model, sets: dict[str, list[PuzzleItem]], counts: list[int],
-                  batch_size: int = 64) -> list[dict[str, Any]]:
+                  batch_size: int | None = None) -> list[dict[str, Any]]:
     """Exact and cell accuracy of each set's plain run (no views) read after each of `counts`
     segments, all from one run as deep as the largest count: how accuracy grows when a
     recurrent model iterates longer than it trained to (DT-Net's test of local updates)."""
-    from models.act import trace
+    from models.act import rows_per_pass, trace
     from models.backend import fit_blas_threads
     from hrm_tui.solving import decode_prediction, encode_items, model_for_items
 
@@ -165,10 +165,11 @@ def segment_curve(kind: str, model, sets: dict[str, list[PuzzleItem]], counts: l
         start = time.perf_counter()
         runner = model_for_items(kind, model, items)
         tokens = encode_items(kind, items, runner.config.seq_len)
-        fit_blas_threads(min(batch_size, len(tokens)) * tokens.shape[-1])
+        width = batch_size or rows_per_pass(runner.config)
+        fit_blas_threads(min(width, len(tokens)) * tokens.shape[-1])
         answers: dict[int, list[np.ndarray]] = {count: [] for count in counts}
-        for first in range(0, len(items), batch_size):
-            for record in trace(runner, tokens[first:first + batch_size], max_segments=max(counts)):
+        for first in range(0, len(items), width):
+            for record in trace(runner, tokens[first:first + width], max_segments=max(counts)):
                 if record.segment in answers:
                     answers[record.segment] += [decode_prediction(kind, row, items[first + j])
                                                 for j, row in enumerate(record.h_tokens)]

@@ -183,13 +183,15 @@ def verify(kind: str, item: PuzzleItem, prediction: np.ndarray):
 
 
 def run_model(model, tokens: np.ndarray, max_segments: int | None, stop_at_halt: bool,
-              batch_size: int = 256, on_progress: Callable[[int], None] | None = None, settled=None,
+              batch_size: int | None = None, on_progress: Callable[[int], None] | None = None, settled=None,
               still_below: float | None = None):
     """Final tokens, segments used and ACT's halting segment for every row. Puzzles stream
-    through `batch_size` slots; a slot whose puzzle is done takes the next one."""
-    from models.act import solve_dynamic
+    through `batch_size` slots (default `models.act.rows_per_pass`); a slot whose puzzle is
+    done takes the next one."""
+    from models.act import rows_per_pass, solve_dynamic
     from models.backend import fit_blas_threads
 
+    batch_size = batch_size or rows_per_pass(model.config)
     fit_blas_threads(min(batch_size, len(tokens)) * tokens.shape[-1])
     return solve_dynamic(model, tokens, slots=batch_size, max_segments=max_segments,
                          stop_at_halt=stop_at_halt, on_progress=on_progress, settled=settled,
@@ -273,7 +275,7 @@ class Answers:
 
 
 def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | None, stop_at_halt: bool,
-                 views: ViewPlan | int = 1, batch_size: int = 256, first_view: int = 0) -> Answers:
+                 views: ViewPlan | int = 1, batch_size: int | None = None, first_view: int = 0) -> Answers:
     """Answer every puzzle, trying up to `views` symmetric views of it (`puzzles.views`; a
     count or a whole `ViewPlan`).
 

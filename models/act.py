@@ -193,6 +193,22 @@ def _segment_function(model: HRM, inner: bool = False):
 STILL_STATE = 0.004
 
 
+# Rows of one forward pass when the caller does not choose, on the CPU: a pass over about this
+# many token positions keeps its activations in the core's cache. Per row, a Sudoku segment
+# (82 positions, one thread) cost 8.8 ms at 8 rows against 11.6 at 64 and 12.3 at 256; a
+# 15x15 maze's 35 ms at 1-2 rows against 48 at 16; a 30x30 maze's 131 ms at 1 row against
+# 190 at 32 (`hrm bench`, "inference width"). GPUs keep wide batches.
+CPU_POSITIONS_PER_PASS = 656
+GPU_ROWS_PER_PASS = 256
+
+
+def rows_per_pass(config) -> int:
+    """Batch rows per forward pass for inference on the current device (see above)."""
+    if mx.default_device() != mx.cpu:
+        return GPU_ROWS_PER_PASS
+    return max(1, CPU_POSITIONS_PER_PASS // (config.seq_len + config.puzzle_emb_len))
+
+
 def state_change(new: mx.array, old: mx.array) -> mx.array:
     """(B,) |new - old| / |new| per row over all positions and features."""
     return mx.sqrt(mx.sum(mx.square(new - old), axis=(1, 2)) / mx.maximum(mx.sum(mx.square(new), axis=(1, 2)), 1e-12))
@@ -239,7 +255,7 @@ def trace(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None 
 
 
 def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None = None,
-                  slots: int = 64, max_segments: int | None = None, stop_at_halt: bool = True,
+                  slots: int | None = None, max_segments: int | None = None, stop_at_halt: bool = True,
                   on_progress: Callable[[int], None] | None = None,
                   settled: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
                   still_below: float | None = None,
@@ -251,7 +267,7 @@ def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray
     Per puzzle the result is what `predict` gives: ACT halts at the first segment where
     q_halt > q_continue (or at halt_max_steps); the prediction is the H decode of that segment,
     or of segment `max_segments` if ACT has not halted by then. With `stop_at_halt=False`
-    every puzzle runs `max_segments`. Returns (predictions (N, S) int32, segments run (N,),
+    every puzzle runs `max_segments`. `slots` defaults to `rows_per_pass`. Returns (predictions (N, S) int32, segments run (N,),
     ACT's halting segment (N,), 0 where it did not halt). `on_progress(k)` reports k more
     puzzles finished. When the queue is empty the batch shrinks as rows fall idle (`tail_width`).
     `settled(puzzles, tokens)` may end rows early: True where the answer so far is final
@@ -268,7 +284,7 @@ def solve_dynamic(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray
     if n == 0:
         return predictions, used, halted_at
     step = _segment_function(model)
-    width = max(1, min(slots, n))
+    width = max(1, min(slots or rows_per_pass(cfg), n))
     puzzle = np.full((width,), -1)  # the puzzle each row works on, -1 when idle
     segments = np.zeros((width,), dtype=np.int32)
     z_H, z_L = model.initial_state(width)
@@ -324,9 +340,22 @@ def tail_width(busy: int) -> int:
 
 
 def predict(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None = None,
-            max_segments: int | None = None, stop_at_halt: bool = True) -> tuple[np.ndarray, np.ndarray]:
+            max_segments: int | None = None, stop_at_halt: bool = True,
+            rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Final tokens per row and the segments used: the prediction at ACT's halting segment
-    when `stop_at_halt`, else after `max_segments`."""
+    when `stop_at_halt`, else after `max_segments`. Runs `rows` (default `rows_per_pass`)
+    rows at a time."""
+    inputs, puzzle_identifiers, max_segments = _prepare(model, inputs, puzzle_identifiers, max_segments)
+    if len(inputs) == 0:
+        return np.zeros_like(inputs), np.zeros((0,), np.int32)
+    width = rows or rows_per_pass(model.config)
+    parts = [_predict_rows(model, inputs[i:i + width], puzzle_identifiers[i:i + width], max_segments, stop_at_halt)
+             for i in range(0, len(inputs), width)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _predict_rows(model: HRM, inputs: np.ndarray, puzzle_identifiers: np.ndarray, max_segments: int,
+                  stop_at_halt: bool) -> tuple[np.ndarray, np.ndarray]:
     tokens = None
     used = None
     for rec in trace(model, inputs, puzzle_identifiers, max_segments):

@@ -327,7 +327,9 @@ def set_blas_threads(count: int) -> int | None:
 
 # A forward pass over fewer token rows than this is too small to split across BLAS threads:
 # a batch-1 Sudoku segment (82 rows) ran 11.0 ms with two threads and no faster than one.
-SMALL_WORK_ROWS = 4096
+# Above it two threads pay on an idle 2-core machine (per row, wall: a 15x15 maze at batch 1,
+# 226 rows, 37 ms against 42; 8 Sudoku rows, 656 rows, 6.7 ms against 9.1).
+SMALL_WORK_ROWS = 200
 
 
 def user_chose_threads() -> bool:

@@ -56,6 +56,7 @@ def test_quick_bench_writes_results_and_tables(tmp_path):
         assert "skipped" in torch or (torch["ms_per_step"] > 0 and row["speed_ratio"] > 0)
     measured = [r for r in results["inference"] if "skipped" not in r]
     assert measured and all(r["batch1_ms_per_segment"] > 0 for r in measured)
+    assert all(r["pass_rows"] >= 1 and r["pass_ms_per_row_segment"] > 0 for r in measured)
     assert results["startup"]["help_s"] > 0
     assert {t["goal"] for t in results["targets"]} >= {"<= 10 ms", "< 0.3 s", ">= 2x", "<= 1.5x"}
     assert [r["side"] for r in results["grid_training"]] == [9] * 3 + [15] * 3

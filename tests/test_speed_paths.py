@@ -120,6 +120,28 @@ def test_the_tail_runs_only_the_busy_rows_rounded_to_four(monkeypatch):
     assert sum(widths) - used.sum() < 4 * len(tail)  # halving the batch wasted 32 here
 
 
+def test_inference_passes_hold_about_650_positions_on_the_cpu(monkeypatch):
+    """Unless the caller chooses, a forward pass takes as many rows as keep it near 656
+    positions (its activations stay in the core's cache), and `predict` in such passes gives
+    what one wide pass gives."""
+    import dataclasses
+
+    widths = {cells: act.rows_per_pass(dataclasses.replace(CFG, seq_len=cells)) for cells in (81, 225, 900)}
+    assert widths == ({81: 8, 225: 2, 900: 1} if mx.default_device() == mx.cpu else {81: 256, 225: 256, 900: 256})
+    model = _halting_model()
+    inputs = np.random.default_rng(4).integers(1, 11, (21, 81)).astype(np.int32)
+    wide, wide_used = predict(model, inputs, rows=len(inputs))
+    step = act._segment_function(model)
+    seen = []
+    monkeypatch.setattr(act, "_segment_function", lambda m, inner=False: lambda *a: seen.append(len(a[0])) or step(*a))
+    narrow, narrow_used = predict(model, inputs)
+    assert max(seen) == widths[81] or mx.default_device() != mx.cpu
+    np.testing.assert_array_equal(narrow, wide)
+    np.testing.assert_array_equal(narrow_used, wide_used)
+    empty, empty_used = predict(model, inputs[:0])
+    assert empty.shape == (0, 81) and empty_used.shape == (0,)
+
+
 def test_dynamic_scheduling_of_no_puzzles():
     tokens, used, halted_at = solve_dynamic(_halting_model(), np.zeros((0, 81), np.int32))
     assert tokens.shape == (0, 81) and used.shape == halted_at.shape == (0,)

@@ -31,7 +31,7 @@ def exact_at(model, items, canvas: int, offset: int, segments: int) -> float:
     size = items[0].puzzle.shape[0]
     tokens = np.full((len(items), canvas, canvas), WALL, np.int32)
     tokens[:, offset:offset + size, offset:offset + size] = [item.puzzle for item in items]
-    predictions = solve_dynamic(model, tokens.reshape(len(items), -1), slots=64, max_segments=segments,
+    predictions = solve_dynamic(model, tokens.reshape(len(items), -1), max_segments=segments,
                                 stop_at_halt=False)[0]
     answers = [np.asarray(p).reshape(canvas, canvas)[offset:offset + size, offset:offset + size] for p in predictions]
     return float(np.mean([verify("maze", item, answer).ok for item, answer in zip(items, answers)]))

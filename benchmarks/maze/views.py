@@ -29,7 +29,7 @@ def view_outcomes(model, items, segments: int) -> tuple[np.ndarray, np.ndarray]:
     chosen = views("maze", 8)
     pairs = [(i, view) for i in range(len(items)) for view in chosen]
     seen = [PuzzleItem(view.apply(items[i].puzzle)) for i, view in pairs]
-    predictions = run_model(runner, encode_items("maze", seen, runner.config.seq_len), segments, False, 256)[0]
+    predictions = run_model(runner, encode_items("maze", seen, runner.config.seq_len), segments, False)[0]
     outcome, steps = np.zeros((len(items), 8), np.int32), np.full((len(items), 8), -1)
     for row, (i, view) in enumerate(pairs):
         answer = view.invert(decode_prediction("maze", predictions[row], seen[row]))

@@ -71,10 +71,12 @@ def padded_attempts(voted: list[np.ndarray], test_input: np.ndarray) -> list[np.
 
 
 def final_predictions(model, inputs: np.ndarray, identifiers: np.ndarray, max_segments: int | None,
-                      batch_size: int = 64, on_progress: Callable[[int], None] | None = None):
-    """Tokens and Q-halt probability of every row after `max_segments` segments."""
-    from models.act import trace
+                      batch_size: int | None = None, on_progress: Callable[[int], None] | None = None):
+    """Tokens and Q-halt probability of every row after `max_segments` segments, `batch_size`
+    rows (default `models.act.rows_per_pass`) at a time."""
+    from models.act import rows_per_pass, trace
 
+    batch_size = batch_size or rows_per_pass(model.config)
     tokens, q_halt = [], []
     for start in range(0, len(inputs), batch_size):
         last = None
@@ -90,7 +92,7 @@ def final_predictions(model, inputs: np.ndarray, identifiers: np.ndarray, max_se
     return np.concatenate(tokens), np.concatenate(q_halt)
 
 
-def answer_tasks(model, tasks: list[ArcTask], max_segments: int | None = None, batch_size: int = 64,
+def answer_tasks(model, tasks: list[ArcTask], max_segments: int | None = None, batch_size: int | None = None,
                  on_progress: Callable[[int], None] | None = None,
                  on_start: Callable[[int], None] | None = None) -> list[ArcAnswer]:
     """Voted attempts for every test input of `tasks`, in order; a test input larger than the

@@ -56,17 +56,19 @@ def tables(results: dict[str, Any]) -> list[Table]:
     rows = []
     for r in results["inference"]:
         if "skipped" in r or "error" in r:
-            rows.append([r["model"], r.get("skipped") or r.get("error"), "", "", "", ""])
+            rows.append([r["model"], r.get("skipped") or r.get("error"), "", "", "", "", ""])
             continue
         rows.append([
             f"{r['model']} (d {r['hidden_size']}, {r['layers']} layers)",
             f"{r['batch1_ms_per_segment']:.1f}", f"{r['first_segment_ms']:.0f}",
             f"{r['large_ms_per_segment']:.0f} (batch {r['large_batch']})",
-            f"{r['puzzle_segments_per_s']:,.0f}", _mb(r),
+            f"{r['puzzle_segments_per_s']:,.0f}",
+            f"{r['large_ms_per_row_segment']:.2f} / {r['pass_ms_per_row_segment']:.2f} ({r['pass_rows']} rows)",
+            _mb(r),
         ])
     out.append((f"Inference: one ACT segment, batch 1 as the app animates it ({on})",
                 ["model", "batch-1 ms/segment", "first segment ms", "large batch ms/segment",
-                 "puzzle-segments/s", "peak RSS"], rows))
+                 "puzzle-segments/s", "ms per row-segment: large batch / default rows per pass", "peak RSS"], rows))
 
     dynamic = results["dynamic_scheduling"]
     if "runs" in dynamic:
@@ -153,7 +155,10 @@ METHOD = """\
 - Inference batch 1 is what the app runs per animation frame: one segment plus the H and L
   decodes of every inner update. Without shipped weights an untrained model of the
   `hrm train sudoku` shape stands in, and dynamic scheduling (which depends on learned halting)
-  is skipped.
+  is skipped. Batch solving runs about 650 positions per forward pass on a CPU
+  (`models.act.rows_per_pass`: 8 Sudoku rows), where a pass's activations stay in the core's
+  cache; the inference table shows the cost per row there and at batch 256, and the batch
+  solving comparison uses that width for every mode.
 - On a shared machine the load average tells how much other processes took; ratios are
   measured back to back in one run, MLX and PyTorch alternating size by size."""
 

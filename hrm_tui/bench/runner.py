@@ -41,7 +41,7 @@ class Plan:
     inference_batch: int = 256
     inference_segments: int | None = None  # None: each model's halt_max_steps
     dynamic_puzzles: int = 512
-    slots: int = 64
+    slots: int | None = None  # None: the rows per pass `hrm solve` uses (models.act.rows_per_pass)
     startup_repeats: int = 5
     quick: bool = False
 
@@ -216,6 +216,7 @@ def _inference_figures(result: dict[str, Any], plan: Plan) -> dict[str, Any]:
     cfg, suffix = result["config"], "_cpu_s" if basis(plan) == "cpu" else "_s"
     batch1 = statistics.median(result["batch1_segment" + suffix])
     large = statistics.median(result["large_segment" + suffix])
+    per_pass = statistics.median(result["pass_segment" + suffix])
     return {
         "hidden_size": cfg["hidden_size"], "layers": f"{cfg['H_layers']}+{cfg['L_layers']}",
         "halt_max_steps": cfg["halt_max_steps"],
@@ -225,6 +226,9 @@ def _inference_figures(result: dict[str, Any], plan: Plan) -> dict[str, Any]:
         "large_batch": result["large_batch"],
         "large_ms_per_segment": 1000 * large,
         "puzzle_segments_per_s": result["large_batch"] / large,
+        "pass_rows": result["pass_rows"],
+        "pass_ms_per_row_segment": 1000 * per_pass / result["pass_rows"],
+        "large_ms_per_row_segment": 1000 * large / result["large_batch"],
         "peak_rss_mb": result["peak_rss_mb"],
         "compiled": result["compiled"],
     }

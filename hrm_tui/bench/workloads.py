@@ -123,8 +123,9 @@ def _load(weights: str | None, config: dict[str, Any] | None):
 def mlx_inference(weights: str | None, config: dict[str, Any] | None, large_batch: int,
                   segments: int) -> dict[str, Any]:
     """Batch 1 as the app runs it (`trace` with inner-update decodes): seconds per segment;
-    then `large_batch` rows: seconds per segment (throughput)."""
-    from models.act import trace
+    then `large_batch` rows and the default rows per pass (`rows_per_pass`, what batch solving
+    uses): seconds per segment (throughput)."""
+    from models.act import rows_per_pass, trace
 
     model = _load(weights, config)
     cfg = model.config
@@ -141,24 +142,27 @@ def mlx_inference(weights: str | None, config: dict[str, Any] | None, large_batc
     walls, cpus = per_segment(1, inner=True)
     again_walls, again_cpus = per_segment(1, inner=True)
     large_walls, large_cpus = per_segment(large_batch, inner=False)
+    pass_walls, pass_cpus = per_segment(rows_per_pass(cfg), inner=False)
     return {"config": cfg.to_dict(), "first_segment_s": walls[0],
+            "pass_rows": rows_per_pass(cfg), "pass_segment_s": pass_walls[1:], "pass_segment_cpu_s": pass_cpus[1:],
             "batch1_segment_s": walls[1:] + again_walls[1:], "batch1_segment_cpu_s": cpus[1:] + again_cpus[1:],
             "large_batch": large_batch, "large_first_segment_s": large_walls[0],
             "large_segment_s": large_walls[1:], "large_segment_cpu_s": large_cpus[1:],
             "peak_rss_mb": peak_rss_mb(), **environment()}
 
 
-def mlx_dynamic(weights: str, puzzles: int, slots: int, givens: tuple[int, int]) -> dict[str, Any]:
+def mlx_dynamic(weights: str, puzzles: int, slots: int | None, givens: tuple[int, int]) -> dict[str, Any]:
     """Sudoku batch solving four ways on the same generated puzzles: fixed segments (every
     puzzle runs halt_max_steps, the reference's evaluation), fixed batches that stop when all
     rows have halted, dynamic slot scheduling (`solve_dynamic`) at ACT's halt, and dynamic
     scheduling where a row stops as soon as its answer follows the rules (what `hrm solve`
     does with views; it can only gain accuracy over fixed segments), and also when its state
     has stopped moving (`STILL_STATE`, as `hrm solve` with views)."""
-    from models.act import STILL_STATE, predict, solve_dynamic
+    from models.act import STILL_STATE, predict, rows_per_pass, solve_dynamic
     from puzzles import sudoku
 
     model = _load(weights, None)
+    slots = slots or rows_per_pass(model.config)  # what `hrm solve` runs
     inputs, labels = sudoku.make_batch(np.random.default_rng(1), puzzles, *givens)
     boards = sudoku.decode(inputs)
 
