@@ -346,32 +346,80 @@ class ViewStep:
 
 
 def trace_views(model, puzzle: np.ndarray, views: ViewPlan, max_segments: int | None, stop_at_halt: bool,
-                inner_cycles: bool = False):
-    """A Sudoku puzzle's views one after another, segment by segment: `answer_items`'s search
-    for one puzzle at one view per round. With more than one view, a view's run stops at the
-    first segment whose answer follows the rules, and that view ends the search, or when its
-    state stops moving (a fixed point, `models.act.STILL_STATE`), and the next view begins;
-    views after the first run at most `views.extra_segments` segments. Yields `ViewStep`s."""
+                inner_cycles: bool = False, kind: str = "sudoku"):
+    """A puzzle's views one after another, segment by segment: `answer_items`'s search for one
+    puzzle at one view per round. A Sudoku view's run stops at the first segment whose answer
+    follows the rules, and that view ends the search, or when its state stops moving (a fixed
+    point, `models.act.STILL_STATE`), and the next view begins; views after the first run at
+    most `views.extra_segments` segments. A maze's views (`views.count_for` it) each run every
+    segment, since a route that follows the rules may not be the shortest: `best_view` picks
+    the answer. `model` must fit the puzzle (`model_for_items`). Yields `ViewStep`s, in the
+    puzzle's frame."""
     from models.act import STILL_STATE, trace
     from models.backend import fit_blas_threads
-    from puzzles import sudoku
+    from puzzles.views import FINAL_WHEN_VALID, rank
     from puzzles.views import views as views_of
 
-    fit_blas_threads(puzzle.size + 1)
-    searching = views.views > 1
-    for view in views_of("sudoku", views.views):
+    fit_blas_threads(model.config.seq_len + 1)
+    count = views.count_for(puzzle)
+    searching = count > 1 and FINAL_WHEN_VALID[kind]
+    for view in views_of(kind, count):
         seen = view.apply(puzzle)
         segments = max_segments if view.index == 0 or views.extra_segments is None else views.extra_segments
-        for record in trace(model, sudoku.encode(seen)[None, :], max_segments=segments, inner_cycles=inner_cycles):
-            ok = bool(sudoku.solved_mask(seen, sudoku.decode(record.h_tokens))[0])
-            yield ViewStep(view.index, views.views, _in_puzzle_frame(record, view), ok)
+        item = PuzzleItem(seen)
+        ok = False
+        for record in trace(model, encode_items(kind, [item], model.config.seq_len), max_segments=segments,
+                            inner_cycles=inner_cycles):
+            ok = rank(kind, seen, decode_prediction(kind, record.h_tokens[0], item)) is not None
+            yield ViewStep(view.index, count, _in_puzzle_frame(kind, record, view, seen.shape), ok)
             if (searching and (ok or record.state_change[0] < STILL_STATE)) or (stop_at_halt and record.halted_at[0]):
                 break
-        if not searching or ok:
+        if searching and ok:
             return
 
 
-def _in_puzzle_frame(record, view):
+def best_view(kind: str, puzzle: np.ndarray, answers: list[np.ndarray]) -> int:
+    """Which of a puzzle's view answers (in the puzzle's frame, view order) to take, as
+    `answer_items` takes it: the lowest rank (a maze's fewest steps), the earliest on a tie,
+    the first view when none follows the rules."""
+    from puzzles.views import rank
+
+    costs = [rank(kind, puzzle, answer) for answer in answers]
+    valid = [(cost, index) for index, cost in enumerate(costs) if cost is not None]
+    return min(valid)[1] if valid else 0
+
+
+def _in_puzzle_frame(kind: str, record, view, seen_shape: tuple[int, int]):
+    """A segment record of one row with its decodes and confidences moved back to the puzzle's
+    cells (Sudoku digits relabelled; a maze's grid turned back on its canvas)."""
+    if kind == "maze":
+        return _maze_in_puzzle_frame(record, view, seen_shape)
+    return _sudoku_in_puzzle_frame(record, view)
+
+
+def _maze_in_puzzle_frame(record, view, seen_shape: tuple[int, int]):
+    import dataclasses
+
+    from puzzles import maze
+
+    canvas = math.isqrt(record.h_tokens.shape[-1])
+    height, width = seen_shape
+
+    def cells(values: np.ndarray, tokens: bool) -> np.ndarray:
+        grid = maze.decode(values[0], (height, width), canvas) if tokens else \
+            values[0].reshape(canvas, canvas)[:height, :width]
+        back = view.invert(grid)
+        out = np.zeros((canvas, canvas), values.dtype)
+        out[:back.shape[0], :back.shape[1]] = back
+        return out.reshape(1, -1)
+
+    return dataclasses.replace(record, h_tokens=cells(record.h_tokens, True), l_tokens=cells(record.l_tokens, True),
+                               h_confidence=cells(record.h_confidence, False),
+                               l_confidence=cells(record.l_confidence, False),
+                               inner=[(level, cells(values, True)) for level, values in record.inner])
+
+
+def _sudoku_in_puzzle_frame(record, view):
     """A Sudoku segment record with its decodes relabelled and moved back to the puzzle's cells."""
     import dataclasses
 

@@ -206,3 +206,46 @@ async def test_new_offers_a_maze_within_the_models_reach(tiny_weights):
         after = app.screen.editor.puzzle
         assert after.grid.shape == (7, 7) and after.solution is not None
         assert any("within what this model's card says it solves" in n for n in notifications(app))
+
+
+# An 11x11 maze (evaluation stream, seed 99) where the shipped model's first view finds a route
+# that follows the rules in 32 steps and its second view the shortest one, 28 steps.
+LONGER_FIRST = "\n".join([
+    "         # ", "## ##### # ", "       #   ", " ##### ### ", "   #G  #   ", " # ### # ##",
+    " #   # #   ", " ### ##### ", "   #     # ", "## ### ### ", "     #    S"])
+
+
+@pilot_test
+async def test_a_maze_is_answered_by_the_view_hrm_solve_takes(tmp_path):
+    """The app runs a maze's 8 views as `hrm solve` does (one code path) and ends on the view
+    whose route the CLI takes, the fewest steps of those that follow the rules; `<` steps
+    back to the first view, whose route is longer."""
+    import re
+
+    from test_reliability_support import hrm
+
+    path = tmp_path / "maze.txt"
+    path.write_text(LONGER_FIRST + "\n")
+    cli = hrm("solve", "maze", "--file", str(path))
+    assert cli.returncode == 0, cli.stderr
+    found = re.search(r"view (\d+) of (\d+) \(a symmetric copy.*?in\s+(\d+)\s+steps\s+instead\s+of\s+(\d+)",
+                      cli.stdout, re.S)
+    assert found, cli.stdout
+    view, views, steps, first_steps = map(int, found.groups())
+    assert view > 1 and steps < first_steps and cli.stdout.rstrip().endswith("solved")
+    app = make_app("maze", None)  # the shipped weights, as `hrm solve` uses
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.screen.load_text(LONGER_FIRST)
+        await solve(pilot)
+        screen = app.screen
+        assert len(screen.view_runs) == views
+        assert screen.trajectory is screen.chosen_run and screen.trajectory.view == view - 1
+        status = str(screen.query_one("#status").render())
+        assert f"View {view} of {views}: answered by the rules · the answer: fewest steps" in status
+        assert "✓" in status
+        for _ in range(view - 1):
+            await pilot.press("less_than_sign")
+        await pilot.pause()
+        assert screen.trajectory.view == 0
+        assert f"View 1 of {views}" in str(screen.query_one("#status").render())

@@ -144,6 +144,10 @@ class SudokuKind:
             return Verdict(True, "solved (a valid grid other than the known solution)")
         return verdict
 
+    def view_grid(self, puzzle: SudokuPuzzle) -> np.ndarray:
+        """The board symmetric views transform (`hrm_tui.solving.trace_views`): 81 digits."""
+        return puzzle.digits
+
     def checkable(self, puzzle: SudokuPuzzle) -> bool:
         return True
 
@@ -244,6 +248,10 @@ class MazeKind:
 
         canvas = int(round(np.sqrt(tokens.size)))
         return maze.check_solution(puzzle.grid, maze.decode(tokens, puzzle.grid.shape, canvas))
+
+    def view_grid(self, puzzle: MazePuzzle) -> np.ndarray:
+        """The grid symmetric views transform (`hrm_tui.solving.trace_views`)."""
+        return puzzle.grid
 
     def checkable(self, puzzle: MazePuzzle) -> bool:
         return True

@@ -27,7 +27,9 @@ class SolveRequest:
     max_segments: int
     stop_at_halt: bool
     follow_up: Callable[[], object] | None = None  # more work after the trace (ARC voting)
-    views: object | None = None  # hrm_tui.solving.ViewPlan: Sudoku views, tried as `hrm solve` tries them
+    views: object | None = None  # hrm_tui.solving.ViewPlan: symmetric views, tried as `hrm solve` tries them
+    kind: str = "sudoku"  # the puzzle kind of `puzzle`, when views are tried
+    puzzle: np.ndarray | None = None  # the puzzle's grid, when views are tried
 
 
 def run_trace(target: MessagePump, request: SolveRequest) -> None:
@@ -49,15 +51,14 @@ def run_trace(target: MessagePump, request: SolveRequest) -> None:
 
 def _records(request: SolveRequest):
     """(view, segment record) pairs: the puzzle's symmetric views one after another through
-    `hrm_tui.solving.trace_views`, the code `hrm solve` runs (each view runs until its answer
-    follows the rules, as there, not until ACT halts), or one plain trace."""
+    `hrm_tui.solving.trace_views`, the code `hrm solve` runs (a Sudoku view runs until its
+    answer follows the rules, a maze view every segment, as there, not until ACT halts), or one
+    plain trace."""
     if request.views is not None and request.views.views > 1:
         from hrm_tui.solving import trace_views
-        from puzzles import sudoku
 
-        board = sudoku.decode(request.tokens)
-        for step in trace_views(request.model, board, request.views, request.max_segments, stop_at_halt=False,
-                                inner_cycles=True):
+        for step in trace_views(request.model, request.puzzle, request.views, request.max_segments, stop_at_halt=False,
+                                inner_cycles=True, kind=request.kind):
             yield step.view, step.record
         return
     from models.act import trace

@@ -63,6 +63,14 @@ class MazeScreen(PuzzleScreen):
     def make_editor(self) -> MazeEditor:
         return MazeEditor(first_maze())
 
+    def solve_views(self):
+        """A maze's default views, as `hrm solve` tries them: all 8 on mazes of at most 400
+        cells, the route with the fewest steps of those that follow the rules answers."""
+        from hrm_tui.solving import views_for
+
+        plan = views_for("maze", None)
+        return plan if plan.count_for(self.editor.puzzle.grid) > 1 else None
+
     def action_clear(self) -> None:
         height, width = self.editor.puzzle.grid.shape
         self.load_puzzle(MazePuzzle.blank(height, width), "Cleared: draw walls with x or the mouse (u undoes)")

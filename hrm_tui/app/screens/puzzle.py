@@ -114,6 +114,7 @@ class PuzzleScreen(SelectionGuard, Screen):
         self.trajectory: Trajectory | None = None  # the run on screen
         self.view_runs: list[Trajectory] = []  # one run per symmetric view the solve tried
         self.views = None  # the solve's hrm_tui.solving.ViewPlan, when it searches views
+        self.chosen_run: Trajectory | None = None  # the view whose answer counts, when all views ran
         self.solved_puzzle = None  # the puzzle the trajectory belongs to
         self.extra = None  # what the solve's follow-up produced (ARC: voted attempts)
         self.solve_id = 0
@@ -247,11 +248,13 @@ class PuzzleScreen(SelectionGuard, Screen):
         searching = self.views is not None and self.views.views > 1
         self.trajectory = Trajectory(config.halt_max_steps, answer_at_halt=not searching)
         self.view_runs = [self.trajectory]
+        self.chosen_run = None
         self.solved_puzzle = puzzle
         self.running = True
         self.extra = None
         request = SolveRequest(self.solve_id, model, tokens, puzzle_id,
-                               config.halt_max_steps, self.stop_at_halt, self.follow_up(puzzle), self.views)
+                               config.halt_max_steps, self.stop_at_halt, self.follow_up(puzzle), self.views,
+                               self.kind.name, self.kind.view_grid(puzzle) if searching else None)
         self.in_thread(partial(run_trace, self, request), "solve", lambda _: None, self._solve_crashed)
         self.set_reactive(PuzzleScreen.position, 0)
         self.playing = True
@@ -306,6 +309,26 @@ class PuzzleScreen(SelectionGuard, Screen):
         if message.solve_id == self.solve_id:
             self.extra = message.extra
             self._solve_ended()
+            self._show_best_view()
+
+    def _show_best_view(self) -> None:
+        """When every view ran (mazes: a route that follows the rules may not be the shortest),
+        show the run whose answer `hrm solve` takes (`hrm_tui.solving.best_view`)."""
+        from hrm_tui.solving import PuzzleItem, best_view, decode_prediction
+        from puzzles.views import FINAL_WHEN_VALID
+
+        self.chosen_run = None
+        if len(self.view_runs) < 2 or FINAL_WHEN_VALID.get(self.kind.name, True):
+            return
+        runs = [run for run in self.view_runs if run.answer() is not None]
+        item = PuzzleItem(self.kind.view_grid(self.solved_puzzle))
+        answers = [decode_prediction(self.kind.name, run.answer().h_tokens, item) for run in runs]
+        self.chosen_run = runs[best_view(self.kind.name, item.puzzle, answers)] if runs else None
+        if self.chosen_run is not None:
+            self.playing = False
+            self.trajectory = self.chosen_run
+            self.position = max(len(self.frames) - 1, 0)
+            self._refresh_all()
 
     def _solve_crashed(self, error: BaseException) -> None:
         self._report_failure("solve", error)
@@ -550,6 +573,9 @@ class PuzzleScreen(SelectionGuard, Screen):
             ok = last is not None and self.kind.verdict(self.solved_puzzle, last.h_tokens).ok
             text.append(": answered by the rules" if ok else ": no answer by the rules",
                         style=palette.OK if ok else palette.FAIL)
+            if run is self.chosen_run:
+                text.append(" · the answer: fewest steps of the routes that follow the rules"
+                            if ok else " · no view's route follows the rules")
         if len(self.view_runs) > 1:
             text.append(f" · < > step through the {len(self.view_runs)} tried", style="dim")
         text.append("\n")
