@@ -194,10 +194,9 @@ STILL_STATE = 0.004
 
 
 # Rows of one forward pass when the caller does not choose, on the CPU: a pass over about this
-# many token positions keeps its activations in the core's cache. Per row, a Sudoku segment
-# (82 positions, one thread) cost 8.8 ms at 8 rows against 11.6 at 64 and 12.3 at 256; a
-# 15x15 maze's 35 ms at 1-2 rows against 48 at 16; a 30x30 maze's 131 ms at 1 row against
-# 190 at 32 (`hrm bench`, "inference width"). GPUs keep wide batches.
+# many token positions keeps its activations in the core's cache. Per row, one thread
+# (`hrm bench`, inference table): a Sudoku segment costs 9.4 ms at 8 rows against 13.3 at 256,
+# a 15x15 maze's 34.8 ms at 2 rows against 59.8 at 256. GPUs keep wide batches.
 CPU_POSITIONS_PER_PASS = 656
 GPU_ROWS_PER_PASS = 256
 
