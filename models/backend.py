@@ -327,9 +327,11 @@ def set_blas_threads(count: int) -> int | None:
 
 # A forward pass over fewer token rows than this is too small to split across BLAS threads:
 # a batch-1 Sudoku segment (82 rows) ran 11.0 ms with two threads and no faster than one.
-# Above it two threads pay on an idle 2-core machine (per row, wall: a 15x15 maze at batch 1,
-# 226 rows, 37 ms against 42; 8 Sudoku rows, 656 rows, 6.7 ms against 9.1).
-SMALL_WORK_ROWS = 200
+# Lower thresholds paid only on an idle machine (per row: 8 Sudoku rows, 656 rows, 6.7 ms
+# against 9.1 with one thread), and beside one busy core, which the load average does not
+# count as busy on 2 cores, a 30x30 maze at batch 1 (901 rows) took 9.5 s with two threads
+# against 5.0 s with one (`hrm solve maze --file`, start-up included).
+SMALL_WORK_ROWS = 4096
 
 
 def user_chose_threads() -> bool:
