@@ -32,12 +32,26 @@ class GivensSchedule:
     start_high: int = 75
     steps: int = 0
 
+    @classmethod
+    def starting_at(cls, low: int, high: int, steps: int, start: int) -> "GivensSchedule":
+        """A curriculum from [start, start + 15] givens (at most 81)."""
+        return cls(low, high, start_low=start, start_high=min(81, start + 15), steps=steps)
+
+    def left(self, step: int) -> float:
+        """Share of the curriculum still ahead: 1 at its start, 0 once it is over (or off)."""
+        return 0.0 if self.steps <= 0 or step >= self.steps else 1 - step / self.steps
+
     def at(self, step: int) -> tuple[int, int]:
         if self.steps <= 0 or step >= self.steps:
             return self.low, self.high
         f = step / self.steps
         return (round(self.start_low + f * (self.low - self.start_low)),
                 round(self.start_high + f * (self.high - self.start_high)))
+
+    def givens_for(self, own: int, step: int) -> int:
+        """Givens a file puzzle with `own` givens shows at `step`: the curriculum's start at first,
+        its own by the end, so real sparse puzzles are learned from easier versions of themselves."""
+        return max(own, round(own + self.left(step) * (self.start_low - own)))
 
 
 class SudokuSource:
@@ -156,9 +170,21 @@ class SudokuMixSource(SudokuSource):
             source = self.files[origin[row] - 1]
             pick = source.rows[self.rng.integers(len(source.rows))]
             puzzle, solution = sudoku.augment(source.file.puzzles[pick], source.file.solutions[pick], self.rng)
+            if self.schedule.left(self.batches) > 0:  # off: no extra draws, so earlier runs replay exactly
+                puzzle = self.reveal(puzzle, solution)
             inputs[row], labels[row] = sudoku.encode(puzzle), sudoku.encode(solution)
         self.batches += 1
         return {"inputs": inputs, "labels": labels, "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
+
+
+    def reveal(self, puzzle: np.ndarray, solution: np.ndarray) -> np.ndarray:
+        """The puzzle with random cells of its solution filled in, up to the curriculum's givens."""
+        blanks = np.flatnonzero(puzzle.reshape(-1) == 0)
+        own = puzzle.size - blanks.size
+        shown = self.rng.choice(blanks, size=self.schedule.givens_for(own, self.batches) - own, replace=False)
+        easier = puzzle.reshape(-1).copy()
+        easier[shown] = solution.reshape(-1)[shown]
+        return easier.reshape(puzzle.shape)
 
 
 def heldout_batch(files: list[WeightedFile], holdout_rows: list[np.ndarray], size: int) -> dict[str, np.ndarray]:

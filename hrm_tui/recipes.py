@@ -20,15 +20,15 @@ TOKEN_THRESHOLDS = (0.8, 0.9, 0.95)
 RECIPE_KEYS = ("hidden_size", "heads", "h_layers", "l_layers", "h_cycles", "l_cycles", "max_segments",
                "pos_encodings", "absolute_positions", "rope_boxes", "attention_window", "window_prefix", "distance_classes",
                "segment_gradient", "batch_size", "lr", "warmup", "schedule", "loss", "ema", "givens_min", "givens_max",
-               "curriculum", "data", "generated_weight", "maze_size", "maze_min_size", "maze_style", "maze_loops", "canvas", "augment", "explore", "weight_decay",
+               "curriculum", "curriculum_start", "data", "generated_weight", "maze_size", "maze_min_size", "maze_style", "maze_loops", "canvas", "augment", "explore", "weight_decay",
                "init_from")
 # Defaults of options added after some runs were made, so older runs read as what they were.
-LATER_DEFAULTS = {"pos_encodings": "rope", "absolute_positions": False, "rope_boxes": 0, "attention_window": 0, "window_prefix": True, "distance_classes": 0, "segment_gradient": "one_step", "maze_min_size": None, "maze_style": "carved", "maze_loops": 0.05, "canvas": 30}
+LATER_DEFAULTS = {"curriculum_start": 60, "pos_encodings": "rope", "absolute_positions": False, "rope_boxes": 0, "attention_window": 0, "window_prefix": True, "distance_classes": 0, "segment_gradient": "one_step", "maze_min_size": None, "maze_style": "carved", "maze_loops": 0.05, "canvas": 30}
 # Additions that are off: a recipe or the shared line names them only when some run used them.
 SWITCHED_OFF = {"absolute_positions": False, "rope_boxes": 0, "attention_window": 0, "window_prefix": True,
                 "distance_classes": 0, "data": [],
-                "generated_weight": 1.0}
-KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum", "data", "generated_weight", "data_holdout"},
+                "generated_weight": 1.0, "curriculum_start": 60}
+KIND_KEYS = {"sudoku": {"givens_min", "givens_max", "curriculum", "curriculum_start", "data", "generated_weight", "data_holdout"},
              "maze": {"maze_size", "maze_min_size", "maze_style", "maze_loops", "canvas", "distance_classes"},
              "arc": {"canvas", "augment"}}
 

@@ -47,6 +47,7 @@ class TrainOptions:
     givens_min: int
     givens_max: int
     curriculum: int
+    curriculum_start: int
     data: list[str]
     generated_weight: float
     data_holdout: int
@@ -89,6 +90,7 @@ def _validate(o: TrainOptions) -> None:
         (o.max_segments >= 1, "--max-segments must be >= 1"),
         (0 <= o.explore <= 1, "--explore must be in [0, 1]"),
         (0 <= o.givens_min <= o.givens_max <= 81, "need 0 <= --givens-min <= --givens-max <= 81"),
+        (17 <= o.curriculum_start <= 81, "--curriculum-start must be 17-81 givens"),
         (min(o.checkpoint_every, o.eval_every, o.log_every) > 0,
          "--checkpoint-every, --eval-every and --log-every must be positive"),
         (o.minutes is None or o.minutes > 0, "--minutes must be positive"),
@@ -166,7 +168,7 @@ def data_sources(o: TrainOptions):
     if o.kind_name == "sudoku" and o.data:
         return sudoku_file_sources(o)
     if o.kind_name == "sudoku":
-        schedule = ds.GivensSchedule(o.givens_min, o.givens_max, steps=o.curriculum)
+        schedule = ds.GivensSchedule.starting_at(o.givens_min, o.givens_max, o.curriculum, o.curriculum_start)
         source = ds.SudokuSource(o.batch_size, schedule, o.seed)
         evaluation = ds.SudokuSource(o.eval_size, ds.GivensSchedule(o.givens_min, o.givens_max),
                                      o.seed, stream=ds.EVAL_STREAM).next_batch()
@@ -227,7 +229,7 @@ def sudoku_file_sources(o: TrainOptions):
         facts.append({**read.facts(o.data_holdout), "weight": weight})
     if o.generated_weight + sum(f.weight for f in files) <= 0:
         raise UserError("--data weights and --generated-weight are all 0: nothing to train on")
-    schedule = ds.GivensSchedule(o.givens_min, o.givens_max, steps=o.curriculum)
+    schedule = ds.GivensSchedule.starting_at(o.givens_min, o.givens_max, o.curriculum, o.curriculum_start)
     source = ds.SudokuMixSource(o.batch_size, schedule, o.seed, files, o.generated_weight)
     source.facts = facts
     if not any(len(rows) for rows in holdouts):

@@ -103,6 +103,25 @@ def test_the_mixed_stream_draws_by_weight_augments_and_resumes(tmp_path):
     assert evaluation["inputs"].shape == (4, 81)
 
 
+def test_a_curriculum_shows_file_puzzles_with_more_givens_then_their_own(tmp_path):
+    path = tmp_path / "p.txt"
+    path.write_text("".join(f"{p},{s}\n" for p, s in _pairs(12)))
+    file = read_training_file(path)
+    own = set(np.count_nonzero(file.puzzles, axis=1).tolist())
+    schedule = GivensSchedule.starting_at(40, 50, steps=4, start=70)
+    source = SudokuMixSource(8, schedule, seed=5, files=[WeightedFile(file, np.arange(12), 1.0)],
+                             generated_weight=0.0)
+    counts = []
+    for _ in range(5):
+        batch = source.next_batch()
+        puzzles, solutions = sudoku.decode(batch["inputs"]), sudoku.decode(batch["labels"])
+        assert sudoku.solved_mask(puzzles, solutions).all()  # shown cells come from the solution
+        counts.append(np.count_nonzero(puzzles, axis=1))
+    assert (counts[0] == 70).all()
+    assert all(70 > g > min(own) for g in counts[2])  # halfway between the start and their own
+    assert set(counts[4].tolist()) <= own  # the curriculum is over: the puzzles as they are
+
+
 def test_data_option_takes_an_optional_weight():
     assert parse_data_option("a/b.txt") == (__import__("pathlib").Path("a/b.txt"), 1.0)
     assert parse_data_option("a/b.txt:2.5")[1] == 2.5
