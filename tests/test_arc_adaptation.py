@@ -62,8 +62,7 @@ def task_json(task: ArcTask, with_outputs=True) -> str:
                        "test": [pair(p, with_outputs) for p in task.test]})
 
 
-@pytest.fixture(scope="module")
-def pretrained(tmp_path_factory):
+def pretrain(directory, **config_fields):
     """Nine family members (one per colour), 40 pairs each in 4 views, trained ~200 steps."""
     rng = np.random.default_rng(0)
     tasks = [TaskData(f"recolour-{k}", recolour_pairs(k, rng, 40), held_out=recolour_pairs(k, rng, 2))
@@ -72,14 +71,24 @@ def pretrained(tmp_path_factory):
     config = HRMConfig(puzzle_kind="arc", vocab_size=12, seq_len=CANVAS ** 2, grid_shape=(CANVAS, CANVAS),
                        num_puzzle_identifiers=plan.num_puzzle_identifiers, puzzle_emb_ndim=32, hidden_size=32,
                        num_heads=2, H_layers=1, L_layers=1, H_cycles=1, L_cycles=2, halt_max_steps=2,
-                       loss_type="softmax", extra=plan.info.to_extra())
+                       loss_type="softmax", extra=plan.info.to_extra(), **config_fields)
     trainer = Trainer(config, TrainConfig(batch_size=32, total_steps=200, lr=3e-3, lr_warmup_steps=10,
                                           puzzle_emb_lr=3e-2, log_every=50),
                       ArcSource(plan.examples, CANVAS, 32, seed=0))
     trainer.run_steps()
-    directory = tmp_path_factory.mktemp("arc") / "weights"
     save_weights(directory, trainer.model)
     return directory, plan
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    return pretrain(tmp_path_factory.mktemp("arc") / "weights")
+
+
+@pytest.fixture(scope="module")
+def size_free(tmp_path_factory):
+    """The same with 2-D RoPE: no weight is tied to the 5x5 canvas."""
+    return pretrain(tmp_path_factory.mktemp("arc-rope2d") / "weights", pos_encodings="rope2d")
 
 
 def test_trained_tasks_answer_new_inputs_through_their_learned_views(pretrained):
@@ -99,6 +108,35 @@ def test_a_test_input_larger_than_the_canvas_gets_placeholder_attempts_not_an_er
     (answer,) = answer_tasks(load_weights(directory), [ArcTask("big", (), (Pair(big, 2 * big),))])
     assert answer.views == 0 and answer.voted == 0 and not answer.correct
     assert [a.shape for a in answer.attempts] == [(6, 6), (6, 6)]
+
+
+def test_a_size_free_model_answers_grids_larger_than_its_canvas(size_free, tmp_path):
+    directory, plan = size_free
+    model = load_weights(directory)
+    rng = np.random.default_rng(5)
+    big = (rng.integers(1, 10, (7, 6)) * (rng.random((7, 6)) < 0.6)).astype(np.uint8)
+    name = next(iter(plan.info.task_views))  # recolour-1: every coloured cell becomes 1
+    (answer,) = answer_tasks(model, [ArcTask(name, (), (Pair(big, np.where(big > 0, 1, 0).astype(np.uint8)),))])
+    assert answer.views == 4 and answer.voted >= 1  # the model's own answers, read on a 7x7 canvas
+    assert answer.correct
+    # The same through the batch contract: no placeholder note, and the model's attempts.
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"train": [{"input": [[3]], "output": [[1]]}], "test": [{"input": big.tolist()}]}))
+    result = hrm("solve", "arc", "--file", path, "--jsonl", "--weights", directory)
+    assert result.returncode == 0 and "placeholder" not in result.stderr
+    assert json.loads(result.stdout)["views"] == 8
+
+
+def test_a_size_free_model_adapts_on_the_task_s_own_canvas(size_free):
+    directory, _ = size_free
+    rng = np.random.default_rng(3)
+    pairs = recolour_pairs(4, rng, 3) + (Pair(np.full((6, 7), 2, np.uint8), np.full((6, 7), 4, np.uint8)),)
+    task = ArcTask("recolour-4-large", pairs, recolour_pairs(4, rng, 1))
+    adapted = adapt(load_weights(directory), task, AdaptSettings(seconds=20, max_steps=5, batch_size=8, seed=0))
+    assert adapted.steps > 0 and adapted.model.config.extra["canvas"] == 7
+    assert adapted.model.config.grid_shape == (7, 7)
+    (answer,) = answer_tasks(adapted.model, [task])
+    assert answer.views == 8
 
 
 def test_adaptation_learns_an_unseen_task_from_its_demonstrations(pretrained):

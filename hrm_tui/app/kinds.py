@@ -311,8 +311,11 @@ class ArcKind:
     title: ClassVar[str] = "ARC"
 
     def fit_model(self, puzzle: ArcPuzzle, model):
-        """The loaded model: ARC tasks are placed on its own canvas."""
-        return model
+        """The loaded model on the canvas `hrm solve arc` uses: its own, or for a size-free
+        model one as large as the task's grids (`hrm_tui.arc.model.task_canvas`)."""
+        from hrm_tui.arc.model import on_canvas, task_canvas
+
+        return on_canvas(model, task_canvas(model.config, self._task(puzzle)))
 
     def model_input(self, puzzle: ArcPuzzle, config) -> tuple[np.ndarray, int]:
         """The test input in the task's first view: the identity transform, on the puzzle
@@ -376,11 +379,17 @@ class ArcKind:
         every view of the task as `hrm solve arc` answers (`hrm_tui.arc.solving.ArcAnswer`s).
         Runs the model once per view and test input: call it in a worker."""
         from hrm_tui.arc.solving import answer_tasks
+
+        return answer_tasks(model, [self._task(puzzle)])
+
+    @staticmethod
+    def _task(puzzle: ArcPuzzle):
+        """The task with the shown test input as edited."""
         from puzzles.arc import ArcTask, Pair
 
         tests = list(puzzle.task.test)
         tests[puzzle.test_index] = Pair(puzzle.grid, puzzle.known_output)
-        return answer_tasks(model, [ArcTask(puzzle.task.name, puzzle.task.train, tuple(tests))])
+        return ArcTask(puzzle.task.name, puzzle.task.train, tuple(tests))
 
 
 # -- helpers ----------------------------------------------------------------------------------

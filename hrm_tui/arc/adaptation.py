@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from hrm_tui.arc.model import ArcModelInfo, fits
+from hrm_tui.arc.model import ArcModelInfo, fits, on_canvas, task_canvas
 from hrm_tui.arc.training import ArcSource, TaskData, plan_tasks, view_examples
 from puzzles.arc.task import ArcTask, Pair
 from puzzles.errors import PuzzleError
@@ -176,6 +176,7 @@ def adapt(base, task: ArcTask, settings: AdaptSettings = AdaptSettings(),
 
     settings.check()
     start, cpu_start = time.monotonic(), time.process_time()
+    base = on_canvas(base, task_canvas(base.config, task))  # a size-free model learns on the task's canvas
     info = ArcModelInfo.from_config(base.config)
     first = base.config.num_puzzle_identifiers
     pairs = tuple(p for p in task.train if fits(p.input, info.canvas) and fits(p.output, info.canvas))

@@ -117,6 +117,32 @@ def decode(tokens: np.ndarray, canvas: int, offset: tuple[int, int] = (0, 0)) ->
     return arc.decode_grid(full_canvas(tokens, canvas), offset)
 
 
+def task_canvas(config, task) -> int:
+    """The canvas a task is answered and adapted on: the model's own, or for a size-free model
+    (2-D RoPE, `models.hrm.size_free`) one as large as the task's largest grid, up to 30x30, so
+    every valid task gets the model's answer."""
+    from models.hrm import size_free
+
+    canvas = ArcModelInfo.from_config(config).canvas
+    if not size_free(config):
+        return canvas
+    grids = [g for pair in (*task.train, *task.test) for g in (pair.input, pair.output) if g is not None]
+    return min(FULL, max([canvas] + [max(np.shape(g)) for g in grids]))
+
+
+def on_canvas(model, canvas: int):
+    """The model with its weights on a `canvas` x `canvas` canvas (itself when that is its own)."""
+    from dataclasses import replace
+
+    from models.hrm import on_grid
+
+    if canvas == ArcModelInfo.from_config(model.config).canvas:
+        return model
+    resized = on_grid(model, canvas, canvas)
+    resized.config = replace(resized.config, extra={**(resized.config.extra or {}), "canvas": canvas})
+    return resized
+
+
 def random_offset(rng: np.random.Generator, grids: list[np.ndarray], canvas: int) -> tuple[int, int]:
     """A corner at which every grid of one example fits the canvas (translation augmentation)."""
     height = max(g.shape[0] for g in grids)

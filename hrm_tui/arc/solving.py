@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from hrm_tui.arc.model import ArcModelInfo, encode, fits, full_canvas
+from hrm_tui.arc.model import ArcModelInfo, encode, fits, full_canvas, on_canvas, task_canvas
 from hrm_tui.errors import UserError
 from puzzles.arc import ATTEMPTS, check_attempts, map_back, ranked_votes
 from puzzles.arc.task import ArcTask
@@ -95,32 +95,36 @@ def final_predictions(model, inputs: np.ndarray, identifiers: np.ndarray, max_se
 def answer_tasks(model, tasks: list[ArcTask], max_segments: int | None = None, batch_size: int | None = None,
                  on_progress: Callable[[int], None] | None = None,
                  on_start: Callable[[int], None] | None = None) -> list[ArcAnswer]:
-    """Voted attempts for every test input of `tasks`, in order; a test input larger than the
-    model's canvas gets placeholder attempts (voted 0) instead of an error."""
+    """Voted attempts for every test input of `tasks`, in order. Each task runs on its canvas
+    (`task_canvas`: a size-free model reads any grid up to 30x30); a test input a model tied to
+    a smaller canvas cannot read gets placeholder attempts (voted 0) instead of an error."""
     info = ArcModelInfo.from_config(model.config)
     segments = max_segments or model.config.halt_max_steps
     answers: list[ArcAnswer] = []
-    rows: list[tuple[int, Any]] = []  # (answer index, view)
-    inputs: list[np.ndarray] = []
+    by_canvas: dict[int, tuple[list[tuple[int, Any]], list[np.ndarray]]] = {}  # canvas: ((answer, view), inputs)
     for task in tasks:
         views, learned = info.views_for(task.name)
+        canvas = task_canvas(model.config, task)
+        rows, inputs = by_canvas.setdefault(canvas, ([], []))
         for index, pair in enumerate(task.test):
             answer = ArcAnswer(task.name, index, pair.input, [], 0, 0, learned, segments, pair.output)
-            if fits(pair.input, info.canvas):
+            if fits(pair.input, canvas):
                 answer.views = len(views)
                 for view in views:
                     rows.append((len(answers), view))
-                    inputs.append(encode(view.transform.apply(pair.input), info.canvas))
+                    inputs.append(encode(view.transform.apply(pair.input), canvas))
             answers.append(answer)
     if on_start:
-        on_start(len(rows))
-    inputs_array = np.stack(inputs) if inputs else np.zeros((0, info.canvas ** 2), np.int32)
-    tokens, q_halt = final_predictions(model, inputs_array,
-                                       np.array([view.identifier for _, view in rows], np.int32),
-                                       max_segments, batch_size, on_progress)
+        on_start(sum(len(rows) for rows, _ in by_canvas.values()))
     candidates: list[list] = [[] for _ in answers]
-    for (slot, view), row_tokens, confidence in zip(rows, tokens, q_halt):
-        candidates[slot].append((map_back(full_canvas(row_tokens, info.canvas), view.transform), float(confidence)))
+    for canvas, (rows, inputs) in sorted(by_canvas.items()):
+        if not rows:
+            continue
+        tokens, q_halt = final_predictions(on_canvas(model, canvas), np.stack(inputs),
+                                           np.array([view.identifier for _, view in rows], np.int32),
+                                           max_segments, batch_size, on_progress)
+        for (slot, view), row_tokens, confidence in zip(rows, tokens, q_halt):
+            candidates[slot].append((map_back(full_canvas(row_tokens, canvas), view.transform), float(confidence)))
     for answer, found in zip(answers, candidates):
         ranked = ranked_votes(found)
         answer.voted, answer.votes = len(ranked), [count for _, count in ranked]
@@ -150,8 +154,9 @@ def find_task(puzzle: str | None, file: Path | None) -> ArcTask:
 
 
 def oversized_inputs(model, task: ArcTask) -> list[str]:
-    """What cannot be placed on the model's canvas, one phrase per test input."""
-    canvas = ArcModelInfo.from_config(model.config).canvas
+    """What cannot be placed on the model's canvas, one phrase per test input (nothing for a
+    size-free model, which moves to the task's canvas)."""
+    canvas = task_canvas(model.config, task)
     return [f"{task.name}: test input {index} is {pair.input.shape[0]}x{pair.input.shape[1]}; these weights use a "
             f"{canvas}x{canvas} canvas" for index, pair in enumerate(task.test, start=1)
             if not fits(pair.input, canvas)]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hrm_tui.arc.adaptation import Adapted, AdaptSettings, adapt
-from hrm_tui.arc.model import ArcModelInfo, fits
+from hrm_tui.arc.model import fits, task_canvas
 from hrm_tui.arc.solving import ArcAnswer, answer_tasks
 from puzzles.arc.task import ArcTask
 from puzzles.errors import PuzzleError
@@ -54,7 +54,7 @@ def train_for_task(model, task: ArcTask, budget: float, on_log: Callable[[dict[s
     """`model` adapted to `task` within `budget` CPU seconds (the model itself when 0)."""
     if budget <= 0:
         return TaskTraining(task.name, model, skipped="no test-time training (budget 0)")
-    if not any(fits(pair.input, ArcModelInfo.from_config(model.config).canvas) for pair in task.test):
+    if not any(fits(pair.input, task_canvas(model.config, task)) for pair in task.test):
         return TaskTraining(task.name, model, skipped="not trained: no test input fits the canvas")
     try:
         adapted = adapt(model, task, training_settings(budget), on_log=on_log, should_stop=should_stop)
