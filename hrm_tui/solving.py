@@ -327,7 +327,7 @@ def answer_items(kind: str, model, items: list[PuzzleItem], max_segments: int | 
             answer = view.invert(decode_prediction(kind, preds[row], seen[row]))
             cost = rank(kind, items[i].puzzle, answer)
             answers.views_run[i] += 1
-            if answers.predictions[i] is None or (cost is not None and (best[i] is None or cost < best[i])):
+            if answers.predictions[i] is None or improves(cost, best[i]):
                 answers.predictions[i], best[i] = answer, cost
                 answers.segments[i], answers.halted_at[i], answers.view[i] = used[row], halted[row], view.index
         open_items = [i for i in open_items if best[i] is None or not FINAL_WHEN_VALID[kind]]
@@ -384,9 +384,18 @@ def best_view(kind: str, puzzle: np.ndarray, answers: list[np.ndarray]) -> int:
     the first view when none follows the rules."""
     from puzzles.views import rank
 
-    costs = [rank(kind, puzzle, answer) for answer in answers]
-    valid = [(cost, index) for index, cost in enumerate(costs) if cost is not None]
-    return min(valid)[1] if valid else 0
+    chosen, best = 0, None
+    for index, answer in enumerate(answers):
+        cost = rank(kind, puzzle, answer)
+        if improves(cost, best):
+            chosen, best = index, cost
+    return chosen
+
+
+def improves(cost, best) -> bool:
+    """Whether a view's answer of rank `cost` (None: breaks a rule) replaces the kept one of
+    rank `best`: the one rule behind `answer_items` and `best_view`."""
+    return cost is not None and (best is None or cost < best)
 
 
 def _in_puzzle_frame(kind: str, record, view, seen_shape: tuple[int, int]):
