@@ -167,15 +167,19 @@ def eval_command(weights, split, max_segments, json_out, limit, budget=0.0, samp
 def results_table(what: str, summary: dict[str, Any], model):
     from rich.table import Table
 
+    from models.hrm import size_free
+
     cfg = model.config
     canvas = ArcModelInfo.from_config(cfg).canvas
+    reads = ", size-free: read up to 30x30" if size_free(cfg) else ""
     table = Table(title=f"{what}: pass@2 (d {cfg.hidden_size}, {cfg.H_layers}+{cfg.L_layers} layers, "
-                        f"{canvas}x{canvas} canvas)")
+                        f"{canvas}x{canvas} canvas{reads})")
     table.add_column("model")
     table.add_column("tasks", justify="right")
     table.add_column("pass@2", justify="right")
     cell = summary["cell_accuracy"]
-    table.caption = (f"{summary['tasks_on_canvas']} of {summary['tasks']} tasks fit the canvas, "
+    table.caption = (f"{summary['tasks_on_canvas']} of {summary['tasks']} tasks answered by the model (the "
+                     f"others' test inputs exceed its canvas: placeholders), "
                      f"{summary['tasks_learned']} have learned views; first-answer cell accuracy "
                      f"{'-' if cell is None else f'{100 * cell:.1f}%'}")
     trained = summary["test_time"]
