@@ -58,6 +58,14 @@ class RunSummary:
         row = next((r for r in self.log if r.get("ranks", 1) > 1), None)
         return (row["step"], row["ranks"]) if row else None
 
+    def value_at(self, key: str, minutes: float) -> float | None:
+        """The last evaluation's `key` at or before `minutes` of training (None: none by then,
+        or the run stopped before that time, so runs are compared at equal time)."""
+        if not self.log or self.log[-1]["wall_time"] < minutes * 60 - 60:  # a run capped at that time ends just short
+            return None
+        done = [r for r in self.evals if r["wall_time"] <= minutes * 60]
+        return done[-1][key] if done else None
+
     def best(self, key: str) -> float | None:
         values = [r[key] for r in self.evals]
         return max(values) if values else None
@@ -106,26 +114,33 @@ def _shared_options(runs: list[RunSummary]) -> dict[str, Any]:
             and all(r.options.get(k) == first.get(k) for r in runs) and not _off(k, first.get(k))}
 
 
+def _accuracy(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _minutes(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
-def comparison_rows(runs: list[RunSummary]) -> tuple[list[str], list[list[str]]]:
+def comparison_rows(runs: list[RunSummary], at_minutes: tuple[float, ...] = ()) -> tuple[list[str], list[list[str]]]:
     shared = _shared_options(runs)
     kinds = {run.options.get("kind") for run in runs}
-    # Threshold columns hold minutes until the accuracy was first reached ("-": not yet).
+    # Threshold columns hold minutes until the accuracy was first reached ("-": not yet);
+    # `at_minutes` columns the held-out token accuracy after that much training.
     header = ["run", "recipe", "steps", "min", "best tok", "best exact",
               *(f"tok {int(t * 100)}%" for t in TOKEN_THRESHOLDS),
-              *(f"exact {int(t * 100)}%" for t in EXACT_THRESHOLDS)]
+              *(f"exact {int(t * 100)}%" for t in EXACT_THRESHOLDS),
+              *(f"tok @{m:g} min" for m in at_minutes)]
     rows = []
     for run in runs:
         last = run.log[-1] if run.log else {"step": 0, "wall_time": 0.0}
         token, exact = run.best("eval_token_accuracy"), run.best("eval_exact_accuracy")
         name = run.name if len(kinds) == 1 else f"{run.name} ({run.options.get('kind')})"
         rows.append([name, _recipe(run.options, shared), str(last["step"]), f"{last['wall_time'] / 60:.0f}",
-                     "-" if token is None else f"{token:.3f}", "-" if exact is None else f"{exact:.3f}",
+                     _accuracy(token), _accuracy(exact),
                      *(_minutes(run.minutes_to("eval_token_accuracy", t)) for t in TOKEN_THRESHOLDS),
-                     *(_minutes(run.minutes_to("eval_exact_accuracy", t)) for t in EXACT_THRESHOLDS)])
+                     *(_minutes(run.minutes_to("eval_exact_accuracy", t)) for t in EXACT_THRESHOLDS),
+                     *(_accuracy(run.value_at("eval_token_accuracy", m)) for m in at_minutes)])
     return header, rows
 
 
@@ -137,13 +152,13 @@ def cores_sentence(runs: list[RunSummary]) -> str:
             if several else "") + " (logs written before ranks were recorded: see the notes).")
 
 
-def comparison_markdown(runs: list[RunSummary]) -> str:
-    header, rows = comparison_rows(runs)
+def comparison_markdown(runs: list[RunSummary], at_minutes: tuple[float, ...] = ()) -> str:
+    header, rows = comparison_rows(runs, at_minutes)
     shared = _shared_options(runs)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     if shared:
         lines.append("")
-        lines.append("Shared by all runs: " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in shared.items()
+        lines.append("Shared by all runs: " + ", ".join(f"{k.replace('_', '-')} {_shown(k, v)}" for k, v in shared.items()
                                                       if v is not None) + ".")
     return "\n".join(lines) + "\n"

@@ -172,6 +172,27 @@ def test_recipe_comparison_on_the_card_is_reproduced_by_hrm_compare(tiny_weights
     assert missing.returncode != 0 and "not a training run" in missing.stderr
 
 
+def test_compare_reads_each_run_s_held_out_accuracy_at_equal_minutes(tmp_path):
+    from hrm_tui.recipes import read_run
+
+    for name, evals in (("fast", [(300, 0.5), (900, 0.7), (1800, 0.8)]), ("short", [(300, 0.6), (600, 0.65)])):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "options.json").write_text(json.dumps({"kind": "sudoku", "lr": 0.001 if name == "fast" else 0.002}))
+        (run / "log.jsonl").write_text("".join(json.dumps({"step": t // 10, "wall_time": t, "eval_token_accuracy": a,
+                                                           "eval_exact_accuracy": 0.0}) + "\n" for t, a in evals))
+    fast, short = read_run(tmp_path / "fast"), read_run(tmp_path / "short")
+    assert [fast.value_at("eval_token_accuracy", m) for m in (4, 10, 20, 30)] == [None, 0.5, 0.7, 0.8]
+    assert short.value_at("eval_token_accuracy", 10) == 0.65 and short.value_at("eval_token_accuracy", 20) is None
+    compared = hrm("compare", tmp_path / "fast", tmp_path / "short", "--at-minutes", "10,30", "--markdown")
+    assert compared.returncode == 0, compared.stderr
+    header, _, first, second = compared.stdout.splitlines()[:4]
+    assert header.endswith("| tok @10 min | tok @30 min |")
+    assert first.endswith("| 0.500 | 0.800 |") and second.endswith("| 0.650 | - |")
+    bad = hrm("compare", tmp_path / "fast", "--at-minutes", "ten")
+    assert bad.returncode == 2 and "--at-minutes ten" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_maze_model_on_a_small_canvas_trains_evaluates_and_solves(tmp_path):
     """--canvas makes the model's sequence canvas**2, and eval/solve encode onto that canvas."""
     weights = tmp_path / "weights"
