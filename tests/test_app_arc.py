@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from test_app_support import TASK, make_app, notifications, pilot_test, settle, solve, task_file, tiny_weights  # noqa: F401
+from test_app_support import (TASK, make_app, notifications, pilot_test, save_tiny_model, settle, solve,  # noqa: F401
+                              task_file, tiny_weights)
 
 from hrm_tui.app.kinds import KINDS, ArcPuzzle
 from hrm_tui.app.widgets.task_strip import TaskStrip
@@ -53,6 +54,25 @@ async def test_solve_an_arc_task(tiny_weights, task_file):
         assert [a.views for a in app.screen.extra] == [8, 8]
         assert "Vote, test 1 (shown): 30x30 8/8 ✗ · placeholder (8 views, unseen)" in status
         assert "Vote, test 2: " in status
+
+
+@pilot_test
+async def test_a_size_free_model_solves_a_task_larger_than_its_canvas(tiny_weights, tmp_path):
+    """2-D RoPE ties no weight to the 4x4 canvas it has: a 6x5 task runs on a 6x6 canvas, as in
+    `hrm solve arc`, instead of getting placeholders."""
+    weights = {**tiny_weights, "arc": save_tiny_model(tmp_path / "arc", "arc", seq_len=16, grid_shape=(4, 4),
+                                                      pos_encodings="rope2d")}
+    grid = (np.arange(30).reshape(6, 5) % 10).tolist()
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"train": [{"input": grid, "output": grid}], "test": [{"input": grid}]}))
+    app = make_app("arc", weights)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.screen.open_path(path)
+        await solve(pilot)
+        assert app.screen.trajectory.records[-1].h_tokens.shape[-1] == 36  # the 6x6 canvas
+        assert [a.views for a in app.screen.extra] == [8]  # every view answered by the model
+        assert "fit" not in str(app.screen.query_one("#status").render())
 
 
 @pilot_test
