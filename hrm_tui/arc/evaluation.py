@@ -178,8 +178,9 @@ def results_table(what: str, summary: dict[str, Any], model):
     table.add_column("tasks", justify="right")
     table.add_column("pass@2", justify="right")
     cell = summary["cell_accuracy"]
-    table.caption = (f"{summary['tasks_on_canvas']} of {summary['tasks']} tasks answered by the model (the "
-                     f"others' test inputs exceed its canvas: placeholders), "
+    others = summary["tasks"] - summary["tasks_on_canvas"]
+    table.caption = (f"{summary['tasks_on_canvas']} of {summary['tasks']} tasks answered by the model"
+                     f"{' (the others exceed its canvas: placeholders)' if others else ''}, "
                      f"{summary['tasks_learned']} have learned views; first-answer cell accuracy "
                      f"{'-' if cell is None else f'{100 * cell:.1f}%'}")
     trained = summary["test_time"]
