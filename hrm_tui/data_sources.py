@@ -176,7 +176,6 @@ class SudokuMixSource(SudokuSource):
         self.batches += 1
         return {"inputs": inputs, "labels": labels, "puzzle_identifiers": np.zeros(self.batch_size, dtype=np.int32)}
 
-
     def reveal(self, puzzle: np.ndarray, solution: np.ndarray) -> np.ndarray:
         """The puzzle with random cells of its solution filled in, up to the curriculum's givens."""
         blanks = np.flatnonzero(puzzle.reshape(-1) == 0)
